@@ -1,0 +1,156 @@
+//! WASI with no ambient authority: no arguments, no environment, no network,
+//! no files unless granted, deterministic clocks and seeded randomness.
+
+use crate::output::OutputPipes;
+use crate::sandbox::Grants;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
+
+/// Guests see the wall clock start at this Unix time (2000-01-01T00:00:00Z).
+pub const DETERMINISTIC_EPOCH_SECS: u64 = 946_684_800;
+
+/// Nanoseconds the deterministic clocks advance on every reading.
+const TICK_NANOS: u64 = 1_000;
+
+/// A wall clock that starts at [`DETERMINISTIC_EPOCH_SECS`] and advances by
+/// one microsecond per reading, so time-polling guests progress identically
+/// on every run.
+struct DeterministicWallClock {
+    readings: AtomicU64,
+}
+
+impl HostWallClock for DeterministicWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(TICK_NANOS)
+    }
+
+    fn now(&self) -> Duration {
+        let reading = self.readings.fetch_add(1, Ordering::Relaxed);
+        Duration::from_secs(DETERMINISTIC_EPOCH_SECS) + Duration::from_nanos(reading * TICK_NANOS)
+    }
+}
+
+/// A monotonic clock that starts at 0 and advances by one microsecond per
+/// reading.
+struct DeterministicMonotonicClock {
+    readings: AtomicU64,
+}
+
+impl HostMonotonicClock for DeterministicMonotonicClock {
+    fn resolution(&self) -> u64 {
+        TICK_NANOS
+    }
+
+    fn now(&self) -> u64 {
+        self.readings.fetch_add(1, Ordering::Relaxed) * TICK_NANOS
+    }
+}
+
+/// Derives independent 64-bit seeds from one (splitmix64 finaliser).
+pub(crate) fn derive_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Builds the WASI context of one instance.
+pub(crate) fn build_ctx(
+    seed: u64,
+    grants: &Grants,
+    pipes: &OutputPipes,
+) -> wasmtime::Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .stdout(pipes.stdout())
+        .stderr(pipes.stderr())
+        .wall_clock(DeterministicWallClock {
+            readings: AtomicU64::new(0),
+        })
+        .monotonic_clock(DeterministicMonotonicClock {
+            readings: AtomicU64::new(0),
+        })
+        .secure_random(StdRng::seed_from_u64(derive_seed(seed, 1)))
+        .insecure_random(StdRng::seed_from_u64(derive_seed(seed, 2)))
+        .insecure_random_seed(
+            (u128::from(derive_seed(seed, 3)) << 64) | u128::from(derive_seed(seed, 4)),
+        )
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    if let Some(dir) = &grants.read_only_dir {
+        builder.preopened_dir(&dir.host_path, &dir.guest_path, FsPerms::ReadOnly)?;
+    }
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_are_deterministic_and_advance() {
+        let wall = DeterministicWallClock {
+            readings: AtomicU64::new(0),
+        };
+        let first = wall.now();
+        assert_eq!(first, Duration::from_secs(DETERMINISTIC_EPOCH_SECS));
+        assert!(wall.now() > first);
+        let mono = DeterministicMonotonicClock {
+            readings: AtomicU64::new(0),
+        };
+        assert_eq!(mono.now(), 0);
+        assert_eq!(mono.now(), TICK_NANOS);
+    }
+
+    #[test]
+    fn derived_seeds_differ_per_stream() {
+        assert_ne!(derive_seed(7, 1), derive_seed(7, 2));
+        assert_eq!(derive_seed(7, 1), derive_seed(7, 1));
+    }
+}
+
+/// The `wasi:clocks` version whose functions are replaced (the one
+/// wasmtime-wasi 48 provides; guests importing older 0.2 versions match it).
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// A pollable that is ready at once: time inside the sandbox is virtual.
+struct VirtualTimeElapsed;
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for VirtualTimeElapsed {
+    async fn ready(&mut self) {}
+}
+
+/// Replaces `subscribe-duration` and `subscribe-instant` so that a guest
+/// that sleeps (`std::thread::sleep`, timeouts) returns at once instead of
+/// blocking the host thread, where neither fuel nor deadlines can reach it.
+pub(crate) fn add_virtual_sleep(
+    linker: &mut wasmtime::component::Linker<crate::StoreState>,
+) -> wasmtime::Result<()> {
+    use wasmtime::StoreContextMut;
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+
+    fn elapsed(
+        mut store: StoreContextMut<'_, crate::StoreState>,
+    ) -> wasmtime::Result<(Resource<DynPollable>,)> {
+        let table = store.data_mut().table();
+        let ready = table.push(VirtualTimeElapsed)?;
+        Ok((wasmtime_wasi::p2::subscribe(table, ready)?,))
+    }
+
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap("subscribe-duration", |store, (_nanos,): (u64,)| {
+        elapsed(store)
+    })?;
+    clock.func_wrap("subscribe-instant", |store, (_when,): (u64,)| {
+        elapsed(store)
+    })?;
+    linker.allow_shadowing(false);
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Environments bundled into the `derl` binary, addressable by name.
+
+/// A bundled environment component.
+pub struct Bundled {
+    /// The name used on the command line (`--env household`).
+    pub name: &'static str,
+    /// The component's bytes.
+    pub bytes: &'static [u8],
+}
+
+/// Every bundled environment.
+pub const ENVIRONMENTS: &[Bundled] = &[Bundled {
+    name: "corridor",
+    bytes: derl_artifacts::CORRIDOR_BYTES,
+}];
+
+/// The bundled environment called `name`.
+pub fn environment(name: &str) -> Option<&'static Bundled> {
+    ENVIRONMENTS.iter().find(|b| b.name == name)
+}
+
+/// Names of the bundled environments, for messages.
+pub fn environment_names() -> Vec<&'static str> {
+    ENVIRONMENTS.iter().map(|b| b.name).collect()
+}

@@ -1,0 +1,5 @@
+//! The `derl` command line.
+
+fn main() -> std::process::ExitCode {
+    derl::cli::main()
+}

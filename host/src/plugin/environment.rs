@@ -1,0 +1,436 @@
+//! `EnvironmentPlugin`: an environment component loaded into the sandbox, and
+//! `EnvInstance`: one fresh instance running episodes.
+
+use super::bindings::environment::EnvironmentPlugin as Bindings;
+use super::bindings::environment::EnvironmentPluginPre;
+use super::bindings::environment::derl::plugin::types as wit;
+use derl_env_api::{EnvError, EnvInfo, Observation, PrimitiveSpec, Split, StepResult};
+use derl_sandbox::{
+    CompiledComponent, Digest, Grants, Instance, Limits, PluginError, PluginErrorKind, Sandbox,
+};
+use std::sync::Arc;
+
+/// An environment component, compiled and checked, ready to make instances.
+#[derive(Clone)]
+pub struct EnvironmentPlugin {
+    sandbox: Sandbox,
+    component: Arc<CompiledComponent>,
+    settings: Vec<(String, String)>,
+    limits: Limits,
+    grants: Grants,
+    info: Arc<EnvInfo>,
+    task_counts: [u32; 4],
+}
+
+impl EnvironmentPlugin {
+    /// Compiles `bytes`, checks that it implements the environment world,
+    /// configures a first instance with `settings` and reads its info.
+    ///
+    /// # Errors
+    /// `NotAComponent`, `UnsupportedImport`, `InterfaceMismatch` for a
+    /// component that is not an environment, `Guest` for rejected settings,
+    /// `InvalidOutput` for an info that breaks the contract, or any failure of
+    /// the guest's code.
+    pub fn load(
+        sandbox: &Sandbox,
+        bytes: &[u8],
+        settings: &[(String, String)],
+        limits: Limits,
+        grants: Grants,
+    ) -> Result<EnvironmentPlugin, PluginError> {
+        let component = sandbox.load(bytes)?;
+        Self::from_component(sandbox, component, settings, limits, grants)
+    }
+
+    /// Like [`EnvironmentPlugin::load`] for an already compiled component.
+    ///
+    /// # Errors
+    /// As [`EnvironmentPlugin::load`].
+    pub fn from_component(
+        sandbox: &Sandbox,
+        component: Arc<CompiledComponent>,
+        settings: &[(String, String)],
+        limits: Limits,
+        grants: Grants,
+    ) -> Result<EnvironmentPlugin, PluginError> {
+        let label = component.digest().short();
+        EnvironmentPluginPre::new(component.instance_pre().clone()).map_err(|e| {
+            PluginError::new(
+                &label,
+                PluginErrorKind::InterfaceMismatch(interface_problem(
+                    &e,
+                    super::ENVIRONMENT_INTERFACE,
+                )),
+            )
+        })?;
+        let mut plugin = EnvironmentPlugin {
+            sandbox: sandbox.clone(),
+            component,
+            settings: settings.to_vec(),
+            limits,
+            grants,
+            info: Arc::new(EnvInfo {
+                name: label,
+                version: String::new(),
+                description: String::new(),
+                max_steps: 0,
+                primitives: vec![],
+                splits: vec![],
+                feature_count: 0,
+            }),
+            task_counts: [0; 4],
+        };
+        let mut instance = plugin.fresh_instance(0)?;
+        let info = instance.call(|b, s| b.derl_plugin_environment().call_info(s))?;
+        let info = env_info(info);
+        check_info(&info).map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
+        let mut task_counts = [0; 4];
+        for split in Split::ALL {
+            task_counts[split.index() as usize] = instance.call(|b, s| {
+                b.derl_plugin_environment()
+                    .call_task_count(s, wit_split(split))
+            })?;
+        }
+        plugin.info = Arc::new(info);
+        plugin.task_counts = task_counts;
+        Ok(plugin)
+    }
+
+    /// What the environment declared.
+    pub fn info(&self) -> &EnvInfo {
+        &self.info
+    }
+
+    /// Number of tasks in `split`.
+    pub fn task_count(&self, split: Split) -> u32 {
+        self.task_counts[split.index() as usize]
+    }
+
+    /// sha256 of the component.
+    pub fn digest(&self) -> Digest {
+        self.component.digest()
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Arc<CompiledComponent> {
+        &self.component
+    }
+
+    /// The settings every instance is configured with.
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
+    }
+
+    /// A fresh, configured instance for running episodes. `seed` seeds the
+    /// instance's WASI randomness (episodes are seeded by `reset`).
+    ///
+    /// # Errors
+    /// Any failure of the guest while starting or configuring.
+    pub fn instance(&self, seed: u64) -> Result<EnvInstance, PluginError> {
+        Ok(EnvInstance {
+            plugin: self.clone(),
+            seed,
+            instance: Some(self.fresh_instance(seed)?),
+            running: false,
+        })
+    }
+
+    fn fresh_instance(&self, seed: u64) -> Result<Instance<Bindings>, PluginError> {
+        let mut instance = self.sandbox.instantiate(
+            &self.component,
+            &self.info.name,
+            &self.limits,
+            seed,
+            &self.grants,
+            |store, pre| {
+                super::instantiate_typed(store, pre, super::ENVIRONMENT_INTERFACE, |s, i| {
+                    Bindings::new(s, i)
+                })
+            },
+        )?;
+        if !self.settings.is_empty() {
+            let settings = self.settings.clone();
+            instance
+                .call(|b, s| b.derl_plugin_environment().call_configure(s, &settings))?
+                .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+        }
+        Ok(instance)
+    }
+}
+
+/// One instance of an environment running one episode at a time. After a
+/// failure that poisons the instance, the next `reset` transparently starts
+/// from a fresh instance.
+pub struct EnvInstance {
+    plugin: EnvironmentPlugin,
+    seed: u64,
+    instance: Option<Instance<Bindings>>,
+    running: bool,
+}
+
+impl EnvInstance {
+    /// Starts task `task` of `split` with `seed`.
+    ///
+    /// # Errors
+    /// `Guest` for a refused reset (unknown task), `InvalidOutput` for an
+    /// observation that breaks the contract, or any failure of the guest.
+    pub fn reset(
+        &mut self,
+        split: Split,
+        task: u32,
+        seed: u64,
+    ) -> Result<Observation, PluginError> {
+        let info = self.plugin.info.clone();
+        let instance = self.live_instance()?;
+        let result = instance.call(|b, s| {
+            b.derl_plugin_environment()
+                .call_reset(s, wit_split(split), task, seed)
+        })?;
+        let observation = result
+            .map(observation)
+            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+        check_observation(&observation, &info, false)
+            .map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
+        self.running = true;
+        Ok(observation)
+    }
+
+    /// Takes the admissible action at index `action`.
+    ///
+    /// # Errors
+    /// `Guest` for a refused step (index out of range, no episode),
+    /// `InvalidOutput` for a result that breaks the contract (primitives
+    /// missing, NaN or out of range, no actions while running), or any
+    /// failure of the guest.
+    pub fn step(&mut self, action: u32) -> Result<StepResult, PluginError> {
+        let info = self.plugin.info.clone();
+        let instance = self.live_instance()?;
+        let result = instance.call(|b, s| b.derl_plugin_environment().call_step(s, action))?;
+        let result = result
+            .map(step_result)
+            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+        if let Err(problem) = check_step(&result, &info) {
+            instance.poison();
+            return Err(instance.error(PluginErrorKind::InvalidOutput(problem)));
+        }
+        self.running = !result.done();
+        Ok(result)
+    }
+
+    /// The scripted solver's action, if the environment has one.
+    ///
+    /// # Errors
+    /// `Guest` when no episode runs, or any failure of the guest.
+    pub fn expert_action(&mut self) -> Result<Option<u32>, PluginError> {
+        let instance = self.live_instance()?;
+        instance
+            .call(|b, s| b.derl_plugin_environment().call_expert_action(s))?
+            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))
+    }
+
+    /// Whether an episode is running.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Fuel used by the last call.
+    pub fn last_fuel_used(&self) -> u64 {
+        self.instance.as_ref().map_or(0, |i| i.last_fuel_used())
+    }
+
+    /// What the instance wrote to stdout/stderr (bounded).
+    pub fn output(&self) -> derl_sandbox::CapturedOutput {
+        self.instance
+            .as_ref()
+            .map(|i| i.output())
+            .unwrap_or_default()
+    }
+
+    fn live_instance(&mut self) -> Result<&mut Instance<Bindings>, PluginError> {
+        let poisoned = self.instance.as_ref().is_none_or(|i| i.is_poisoned());
+        if poisoned {
+            self.running = false;
+            self.instance = None;
+            self.instance = Some(self.plugin.fresh_instance(self.seed)?);
+        }
+        Ok(self.instance.as_mut().expect("instance was just made"))
+    }
+}
+
+/// Explains why a component does not match an interface.
+pub(crate) fn interface_problem(error: &wasmtime::Error, interface: &str) -> String {
+    let cause = format!("{error:#}");
+    if cause.contains("no exported instance") || cause.contains("not found") {
+        format!("the component does not export `{interface}` ({cause})")
+    } else {
+        format!("the component's `{interface}` has the wrong shape: {cause}")
+    }
+}
+
+fn check_info(info: &EnvInfo) -> Result<(), String> {
+    if info.name.trim().is_empty() {
+        return Err("info.name is empty".into());
+    }
+    if info.primitives.is_empty() {
+        return Err("info declares no primitives".into());
+    }
+    if info.max_steps == 0 {
+        return Err("info.max-steps is 0".into());
+    }
+    for p in &info.primitives {
+        if !(p.min.is_finite() && p.max.is_finite() && p.min <= p.max) {
+            return Err(format!(
+                "primitive `{}` has an invalid range [{}, {}]",
+                p.name, p.min, p.max
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_observation(obs: &Observation, info: &EnvInfo, done: bool) -> Result<(), String> {
+    if !done && obs.actions.is_empty() {
+        return Err("the observation lists no admissible actions while the episode runs".into());
+    }
+    if obs.features.len() != info.feature_count as usize {
+        return Err(format!(
+            "the observation has {} features, info declares {}",
+            obs.features.len(),
+            info.feature_count
+        ));
+    }
+    if let Some(bad) = obs.features.iter().find(|f| !f.is_finite()) {
+        return Err(format!("the observation has a non-finite feature {bad}"));
+    }
+    Ok(())
+}
+
+/// Slack allowed when checking primitives against their declared ranges.
+const RANGE_TOLERANCE: f64 = 1e-9;
+
+fn check_step(result: &StepResult, info: &EnvInfo) -> Result<(), String> {
+    check_observation(&result.observation, info, result.done())?;
+    match (&result.primitives, result.done()) {
+        (None, true) => Err("the episode ended without reporting its primitives".into()),
+        (Some(values), true) => check_primitives(values, &info.primitives),
+        (_, false) => Ok(()),
+    }
+}
+
+fn check_primitives(values: &[f64], specs: &[PrimitiveSpec]) -> Result<(), String> {
+    if values.len() != specs.len() {
+        return Err(format!(
+            "{} primitive values reported, {} declared",
+            values.len(),
+            specs.len()
+        ));
+    }
+    for (value, spec) in values.iter().zip(specs) {
+        if !value.is_finite() {
+            return Err(format!("primitive `{}` is {value}", spec.name));
+        }
+        if *value < spec.min - RANGE_TOLERANCE || *value > spec.max + RANGE_TOLERANCE {
+            return Err(format!(
+                "primitive `{}` = {value} is outside its declared range [{}, {}]",
+                spec.name, spec.min, spec.max
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn wit_split(split: Split) -> wit::Split {
+    match split {
+        Split::Train => wit::Split::Train,
+        Split::Validation => wit::Split::Validation,
+        Split::Test => wit::Split::Test,
+        Split::Ood => wit::Split::Ood,
+    }
+}
+
+fn api_split(split: wit::Split) -> Split {
+    match split {
+        wit::Split::Train => Split::Train,
+        wit::Split::Validation => Split::Validation,
+        wit::Split::Test => Split::Test,
+        wit::Split::Ood => Split::Ood,
+    }
+}
+
+fn env_info(info: wit::EnvInfo) -> EnvInfo {
+    EnvInfo {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        max_steps: info.max_steps,
+        primitives: info
+            .primitives
+            .into_iter()
+            .map(|p| PrimitiveSpec {
+                name: p.name,
+                description: p.description,
+                min: p.min,
+                max: p.max,
+            })
+            .collect(),
+        splits: info.splits.into_iter().map(api_split).collect(),
+        feature_count: info.feature_count,
+    }
+}
+
+fn observation(obs: wit::Observation) -> Observation {
+    Observation {
+        text: obs.text,
+        actions: obs.actions,
+        features: obs.features,
+    }
+}
+
+fn step_result(result: wit::StepResult) -> StepResult {
+    StepResult {
+        observation: observation(result.observation),
+        feedback: result.feedback,
+        terminated: result.terminated,
+        truncated: result.truncated,
+        primitives: result.primitives,
+    }
+}
+
+fn env_error(error: wit::EnvError) -> EnvError {
+    match error {
+        wit::EnvError::InvalidSetting(m) => EnvError::InvalidSetting(m),
+        wit::EnvError::UnknownSplit(m) => EnvError::UnknownSplit(m),
+        wit::EnvError::UnknownTask(m) => EnvError::UnknownTask(m),
+        wit::EnvError::InvalidAction(m) => EnvError::InvalidAction(m),
+        wit::EnvError::NoEpisode(m) => EnvError::NoEpisode(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Vec<PrimitiveSpec> {
+        vec![PrimitiveSpec::new("success", "", 0.0, 1.0)]
+    }
+
+    #[test]
+    fn primitives_are_checked_for_count_finiteness_and_range() {
+        assert!(check_primitives(&[1.0], &spec()).is_ok());
+        assert!(
+            check_primitives(&[], &spec())
+                .unwrap_err()
+                .contains("0 primitive values")
+        );
+        assert!(
+            check_primitives(&[f64::NAN], &spec())
+                .unwrap_err()
+                .contains("NaN")
+        );
+        assert!(
+            check_primitives(&[1.5], &spec())
+                .unwrap_err()
+                .contains("outside")
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! What a component is: which world it implements, its hash, its imports,
+//! and what it says about itself.
+
+use super::{ENVIRONMENT_INTERFACE, EnvironmentPlugin, REWARD_INTERFACE, RewardProgram};
+use derl_env_api::EnvInfo;
+use derl_sandbox::{Digest, Grants, Limits, PluginError, PluginErrorKind, Sandbox};
+use std::fmt::Write as _;
+
+/// The plugin world a component implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    /// `derl:plugin/environment-plugin`.
+    Environment,
+    /// `derl:plugin/reward-program`.
+    Reward,
+}
+
+/// Everything `derl plugin inspect` reports.
+pub struct Inspection {
+    /// sha256 of the bytes.
+    pub digest: Digest,
+    /// Size in bytes.
+    pub size: usize,
+    /// The world implemented.
+    pub world: World,
+    /// The component's imports (all provided by the sandbox).
+    pub imports: Vec<String>,
+    /// The component's exports.
+    pub exports: Vec<String>,
+    /// For environments: the declared info and the task count per split.
+    pub environment: Option<(EnvInfo, Vec<(derl_env_api::Split, u32)>)>,
+    /// For reward programs: `describe()`.
+    pub reward: Option<super::reward::RewardInfo>,
+}
+
+/// Loads `bytes` and works out what it is.
+///
+/// # Errors
+/// `NotAComponent`, `UnsupportedImport` (naming the import), or
+/// `InterfaceMismatch` when it implements neither world (listing its exports)
+/// or implements one with the wrong types.
+pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginError> {
+    let component = sandbox.load(bytes)?;
+    let imports = component.imports(sandbox);
+    let exports = component.exports(sandbox);
+    let world = if exports.iter().any(|e| e == ENVIRONMENT_INTERFACE) {
+        World::Environment
+    } else if exports.iter().any(|e| e == REWARD_INTERFACE) {
+        World::Reward
+    } else {
+        return Err(PluginError::new(
+            component.digest().short(),
+            PluginErrorKind::InterfaceMismatch(format!(
+                "implements neither world: it exports [{}], expected `{ENVIRONMENT_INTERFACE}` or `{REWARD_INTERFACE}`",
+                exports.join(", ")
+            )),
+        ));
+    };
+    let mut inspection = Inspection {
+        digest: component.digest(),
+        size: component.size(),
+        world,
+        imports,
+        exports,
+        environment: None,
+        reward: None,
+    };
+    match world {
+        World::Environment => {
+            let env = EnvironmentPlugin::from_component(
+                sandbox,
+                component,
+                &[],
+                Limits::default(),
+                Grants::default(),
+            )?;
+            let counts = env
+                .info()
+                .splits
+                .iter()
+                .map(|split| (*split, env.task_count(*split)))
+                .collect();
+            inspection.environment = Some((env.info().clone(), counts));
+        }
+        World::Reward => {
+            let program = RewardProgram::from_component(sandbox, component, Limits::default())?;
+            inspection.reward = Some(program.info().clone());
+        }
+    }
+    Ok(inspection)
+}
+
+impl Inspection {
+    /// A human-readable report.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let world = match self.world {
+            World::Environment => "environment-plugin (exports derl:plugin/environment@0.1.0)",
+            World::Reward => "reward-program (exports derl:plugin/reward@0.1.0)",
+        };
+        let _ = writeln!(out, "world:    {world}");
+        let _ = writeln!(out, "sha256:   {}", self.digest);
+        let _ = writeln!(out, "size:     {} bytes", self.size);
+        let _ = writeln!(
+            out,
+            "imports:  {}",
+            if self.imports.is_empty() {
+                "none".to_owned()
+            } else {
+                self.imports.len().to_string()
+            }
+        );
+        for import in &self.imports {
+            let _ = writeln!(out, "  - {import}");
+        }
+        if let Some((info, counts)) = &self.environment {
+            let _ = writeln!(out, "name:     {} {}", info.name, info.version);
+            let _ = writeln!(out, "about:    {}", info.description);
+            let _ = writeln!(out, "max steps: {}", info.max_steps);
+            let _ = writeln!(out, "features: {}", info.feature_count);
+            let _ = writeln!(out, "primitives:");
+            for (i, p) in info.primitives.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  g{:<2} {:<16} [{}, {}]  {}",
+                    i + 1,
+                    p.name,
+                    p.min,
+                    p.max,
+                    p.description
+                );
+            }
+            let _ = writeln!(out, "splits:");
+            for (split, count) in counts {
+                let _ = writeln!(out, "  {:<11} {count} tasks", split.name());
+            }
+        }
+        if let Some(reward) = &self.reward {
+            let _ = writeln!(out, "program:  {}", reward.description);
+            let _ = writeln!(
+                out,
+                "reads:    {} primitive(s) per episode",
+                reward.min_stride
+            );
+        }
+        out
+    }
+}

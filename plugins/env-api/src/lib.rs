@@ -1,0 +1,225 @@
+//! Plain-Rust mirror of the `derl:plugin` environment contract (`wit/types.wit`).
+//!
+//! Environment cores implement [`Environment`] with no WebAssembly bindings, so
+//! they can be unit-tested and benchmarked natively; the SDK (`derl-sdk`) adapts
+//! any [`Environment`] to the component world with one `register_environment!`
+//! line. Every item mirrors the WIT item of the same name; the WIT
+//! documentation is the contract.
+
+use std::fmt;
+
+/// A data split (WIT `split`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Split {
+    /// Tasks used for training.
+    Train,
+    /// Same distribution as train, held out for model selection.
+    Validation,
+    /// Same distribution as train, held out for the final report.
+    Test,
+    /// Structurally unseen tasks.
+    Ood,
+}
+
+impl Split {
+    /// Every split, in declaration order.
+    pub const ALL: [Split; 4] = [Split::Train, Split::Validation, Split::Test, Split::Ood];
+
+    /// The lower-case name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+            Split::Ood => "ood",
+        }
+    }
+
+    /// Parses a split name as written by [`Split::name`].
+    pub fn from_name(name: &str) -> Option<Split> {
+        Split::ALL.into_iter().find(|split| split.name() == name)
+    }
+
+    /// A stable small integer per split, for deriving per-split seeds.
+    pub fn index(self) -> u64 {
+        self as u64
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One atomic primitive reported at episode end (WIT `primitive-spec`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrimitiveSpec {
+    /// Short identifier (`success`, `progress`).
+    pub name: String,
+    /// One sentence for humans.
+    pub description: String,
+    /// Smallest value ever reported.
+    pub min: f64,
+    /// Largest value ever reported.
+    pub max: f64,
+}
+
+impl PrimitiveSpec {
+    /// Builds a spec from borrowed text.
+    pub fn new(name: &str, description: &str, min: f64, max: f64) -> Self {
+        PrimitiveSpec {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            min,
+            max,
+        }
+    }
+}
+
+/// What an environment is and what it reports (WIT `env-info`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvInfo {
+    /// Short name.
+    pub name: String,
+    /// Version of the environment's logic.
+    pub version: String,
+    /// One paragraph for humans.
+    pub description: String,
+    /// Episodes are truncated after this many steps.
+    pub max_steps: u32,
+    /// Primitives in report order (`g1` is index 0).
+    pub primitives: Vec<PrimitiveSpec>,
+    /// Splits with tasks.
+    pub splits: Vec<Split>,
+    /// Length of every observation's `features`.
+    pub feature_count: u32,
+}
+
+/// What the policy sees at one step (WIT `observation`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observation {
+    /// Goal, location, surroundings, inventory, recent history.
+    pub text: String,
+    /// Admissible actions in a stable order.
+    pub actions: Vec<String>,
+    /// Optional numeric features (`EnvInfo::feature_count` values).
+    pub features: Vec<f32>,
+}
+
+/// The outcome of one step (WIT `step-result`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepResult {
+    /// Observation after the action.
+    pub observation: Observation,
+    /// What happened, in words.
+    pub feedback: String,
+    /// Ended in a terminal state.
+    pub terminated: bool,
+    /// Ended by reaching the step limit.
+    pub truncated: bool,
+    /// One value per declared primitive, present exactly when the episode ended.
+    pub primitives: Option<Vec<f64>>,
+}
+
+impl StepResult {
+    /// Whether the episode has ended.
+    pub fn done(&self) -> bool {
+        self.terminated || self.truncated
+    }
+}
+
+/// Why an environment refused a call (WIT `env-error`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvError {
+    /// Unknown setting key or unusable value.
+    InvalidSetting(String),
+    /// A split the environment does not generate.
+    UnknownSplit(String),
+    /// A task index at or beyond the split's task count.
+    UnknownTask(String),
+    /// An action index at or beyond the number of admissible actions.
+    InvalidAction(String),
+    /// No running episode.
+    NoEpisode(String),
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvError::InvalidSetting(m) => write!(f, "invalid setting: {m}"),
+            EnvError::UnknownSplit(m) => write!(f, "unknown split: {m}"),
+            EnvError::UnknownTask(m) => write!(f, "unknown task: {m}"),
+            EnvError::InvalidAction(m) => write!(f, "invalid action: {m}"),
+            EnvError::NoEpisode(m) => write!(f, "no running episode: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// An environment: the logic behind an environment plugin.
+///
+/// One value runs one episode at a time. Everything must be deterministic in
+/// `(settings, split, task, seed)`.
+pub trait Environment {
+    /// A fresh environment with default settings.
+    fn new() -> Self
+    where
+        Self: Sized;
+
+    /// Applies key/value settings; the default accepts none.
+    fn configure(&mut self, settings: &[(String, String)]) -> Result<(), EnvError> {
+        match settings.first() {
+            None => Ok(()),
+            Some((key, _)) => Err(EnvError::InvalidSetting(format!(
+                "this environment has no setting `{key}`"
+            ))),
+        }
+    }
+
+    /// Describes the environment.
+    fn info(&self) -> EnvInfo;
+
+    /// Number of tasks in `split`.
+    fn task_count(&self, split: Split) -> u32;
+
+    /// Starts task `task` of `split` with `seed`.
+    fn reset(&mut self, split: Split, task: u32, seed: u64) -> Result<Observation, EnvError>;
+
+    /// Takes the admissible action at index `action`.
+    fn step(&mut self, action: u32) -> Result<StepResult, EnvError>;
+
+    /// The scripted solver's action, if the environment has one.
+    fn expert_action(&self) -> Result<Option<u32>, EnvError> {
+        Ok(None)
+    }
+}
+
+/// Parses a setting value, naming the key in the error.
+pub fn parse_setting<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, EnvError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| EnvError::InvalidSetting(format!("`{key}` = `{value}` is not a valid value")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_names_round_trip() {
+        for split in Split::ALL {
+            assert_eq!(Split::from_name(split.name()), Some(split));
+        }
+        assert_eq!(Split::from_name("dev"), None);
+    }
+
+    #[test]
+    fn parse_setting_names_the_key() {
+        assert_eq!(parse_setting::<u32>("max-steps", " 40 "), Ok(40));
+        let err = parse_setting::<u32>("max-steps", "lots").unwrap_err();
+        assert!(err.to_string().contains("max-steps"));
+    }
+}
