@@ -10,6 +10,7 @@
 
 pub mod bundled;
 pub mod cli;
+pub mod conformance;
 pub mod plugin;
 
 pub use derl_sandbox as sandbox;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing, one module per command group, and the
 //! single place where errors become a message and an exit code.
 
+mod env_arg;
 mod plugin;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ enum Command {
     /// Inspect and check plugin components.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Step through an episode by hand, seeing what a policy sees.
+    Play(plugin::PlayArgs),
 }
 
 /// Runs the command line and maps errors to one message and exit code 1.
@@ -31,6 +34,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Plugin(command) => plugin::run(command),
+        Command::Play(args) => plugin::play(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

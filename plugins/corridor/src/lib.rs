@@ -1,45 +1,40 @@
-//! A minimal environment: walk a corridor, pick up the key, open the door.
-//! The whole plugin is this file; see docs/writing-an-environment.md.
+//! Walk a corridor, pick up the key, open the door (docs/writing-an-environment.md).
 
 use derl_sdk::*;
-
-/// Agent position, key position and door position on a line of cells.
-#[derive(Default)]
-pub struct Corridor {
+const MAX_STEPS: u32 = 30; // episodes end after this many steps
+const ACTIONS: [&str; 4] = ["move left", "move right", "pick up key", "open door"];
+#[derive(Default)] // key: the key's cell, `None` once carried
+struct Corridor {
     length: u32,
     agent: u32,
     key: Option<u32>,
-    visited: Vec<bool>,
     steps: u32,
-    done: bool,
+    running: bool,
 }
 
-const MAX_STEPS: u32 = 30;
-
 impl Corridor {
-    fn actions(&self) -> Vec<String> {
-        let mut actions = vec!["move left".to_owned(), "move right".to_owned()];
-        if self.key == Some(self.agent) {
-            actions.push("pick up key".to_owned());
-        }
-        actions.push("open door".to_owned());
-        actions
-    }
-
     fn observe(&self) -> Observation {
-        let key = match self.key {
-            Some(at) => format!("The key lies in cell {at}."),
-            None => "You carry the key.".to_owned(),
-        };
+        let key = self.key.map_or("You carry the key.".into(), |c| {
+            format!("The key is in cell {c}.")
+        });
+        let (door, me) = (self.length - 1, self.agent);
         Observation {
-            text: format!(
-                "Goal: open the door at cell {}. You are in cell {}. {key}",
-                self.length - 1,
-                self.agent
-            ),
-            actions: self.actions(),
+            text: format!("Goal: open the door in cell {door}. You are in cell {me}. {key}"),
+            actions: ACTIONS.map(String::from).to_vec(),
             features: vec![],
         }
+    }
+    /// Applies an action; returns what happened, or `None` if nothing did.
+    fn apply(&mut self, action: u32) -> Option<&'static str> {
+        let at_door = self.agent + 1 == self.length;
+        match action {
+            0 if self.agent > 0 => self.agent -= 1,
+            1 if !at_door => self.agent += 1,
+            2 if self.key == Some(self.agent) => self.key = None,
+            3 if self.key.is_none() && at_door => return Some("The door opens."),
+            _ => return None,
+        }
+        Some("Done.")
     }
 }
 
@@ -47,7 +42,6 @@ impl Environment for Corridor {
     fn new() -> Self {
         Corridor::default()
     }
-
     fn info(&self) -> EnvInfo {
         EnvInfo {
             name: "corridor".into(),
@@ -57,90 +51,49 @@ impl Environment for Corridor {
             primitives: vec![
                 PrimitiveSpec::new("success", "1 if the door was opened", 0.0, 1.0),
                 PrimitiveSpec::new("has_key", "1 if the key was picked up", 0.0, 1.0),
-                PrimitiveSpec::new("exploration", "fraction of cells visited", 0.0, 1.0),
             ],
             splits: Split::ALL.to_vec(),
             feature_count: 0,
         }
     }
-
-    fn task_count(&self, _split: Split) -> u32 {
+    fn task_count(&self, _: Split) -> u32 {
         1000
     }
-
     fn reset(&mut self, split: Split, task: u32, seed: u64) -> Result<Observation, EnvError> {
-        if task >= self.task_count(split) {
-            return Err(EnvError::UnknownTask(format!("task {task} of {split}")));
+        if task >= 1000 {
+            return Err(EnvError::UnknownTask(format!("task {task} of 1000")));
         }
-        let base = if split == Split::Ood { 10 } else { 4 };
-        self.length = base + task % 4;
-        self.key = Some(1 + (task as u64 ^ seed) as u32 % (self.length - 2));
-        self.agent = 0;
-        self.visited = vec![false; self.length as usize];
-        self.visited[0] = true;
-        (self.steps, self.done) = (0, false);
+        self.length = if split == Split::Ood { 10 } else { 4 } + task % 4;
+        self.key = Some(1 + ((u64::from(task) ^ seed) % u64::from(self.length - 2)) as u32);
+        (self.agent, self.steps, self.running) = (0, 0, true);
         Ok(self.observe())
     }
-
     fn step(&mut self, action: u32) -> Result<StepResult, EnvError> {
-        let actions = self.actions();
-        let chosen = actions.get(action as usize).ok_or_else(|| {
-            EnvError::InvalidAction(format!("{action} of {} actions", actions.len()))
-        });
-        if self.done || self.length == 0 {
+        if !self.running {
             return Err(EnvError::NoEpisode("call reset first".into()));
+        } else if action >= 4 {
+            return Err(EnvError::InvalidAction(format!("{action} of 4 actions")));
         }
-        let (mut feedback, mut success) = ("Nothing happens.", false);
-        match chosen?.as_str() {
-            "move left" if self.agent > 0 => {
-                (self.agent, feedback) = (self.agent - 1, "You move left.")
-            }
-            "move right" if self.agent + 1 < self.length => {
-                (self.agent, feedback) = (self.agent + 1, "You move right.")
-            }
-            "pick up key" => (self.key, feedback) = (None, "You pick up the key."),
-            "open door" if self.key.is_none() && self.agent + 1 == self.length => {
-                (success, feedback) = (true, "The door opens.")
-            }
-            _ => {}
-        }
-        self.visited[self.agent as usize] = true;
+        let feedback = self.apply(action).unwrap_or("Nothing happens.");
+        let success = feedback == "The door opens.";
         self.steps += 1;
         let truncated = !success && self.steps >= MAX_STEPS;
-        self.done = success || truncated;
-        let visited = self.visited.iter().filter(|v| **v).count() as f64 / self.length as f64;
-        let primitives = self.done.then(|| {
-            vec![
-                success as u8 as f64,
-                self.key.is_none() as u8 as f64,
-                visited,
-            ]
-        });
+        self.running = !(success || truncated);
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let primitives = vec![flag(success), flag(self.key.is_none())];
         Ok(StepResult {
             observation: self.observe(),
             feedback: feedback.into(),
             terminated: success,
             truncated,
-            primitives,
+            primitives: (!self.running).then_some(primitives),
         })
     }
-
     fn expert_action(&self) -> Result<Option<u32>, EnvError> {
         let target = self.key.unwrap_or(self.length - 1);
-        let wanted = if self.agent < target {
-            "move right"
-        } else if self.agent > target {
-            "move left"
-        } else if self.key.is_some() {
-            "pick up key"
-        } else {
-            "open door"
-        };
-        Ok(self
-            .actions()
-            .iter()
-            .position(|a| a == wanted)
-            .map(|i| i as u32))
+        let toward = if self.agent > target { 0 } else { 1 };
+        let here = if self.key.is_some() { 2 } else { 3 };
+        Ok(Some(if self.agent == target { here } else { toward }))
     }
 }
 
