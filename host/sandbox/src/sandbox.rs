@@ -34,6 +34,10 @@ pub struct SandboxConfig {
     pub epoch_tick_ms: u64,
     /// Largest wasm stack, in bytes. Default: 512 KiB.
     pub max_wasm_stack: usize,
+    /// Meter fuel (the deterministic per-call budget). Turning it off leaves
+    /// only the wall-clock deadline; it exists to measure metering overhead.
+    /// Default: true.
+    pub fuel: bool,
 }
 
 impl Default for SandboxConfig {
@@ -45,6 +49,7 @@ impl Default for SandboxConfig {
             cache_dir: None,
             epoch_tick_ms: 5,
             max_wasm_stack: 512 << 10,
+            fuel: true,
         }
     }
 }
@@ -167,7 +172,7 @@ impl Sandbox {
         };
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
-            .consume_fuel(true)
+            .consume_fuel(config.fuel)
             .epoch_interruption(true)
             .max_wasm_stack(config.max_wasm_stack)
             .parallel_compilation(true);
@@ -324,6 +329,7 @@ impl Sandbox {
             plugin: plugin.to_owned(),
             limits: limits.clone(),
             tick_ms: self.inner.config.epoch_tick_ms.max(1),
+            fuel_metered: self.inner.config.fuel,
             poisoned: false,
             last_fuel_used: 0,
         };
@@ -360,6 +366,7 @@ pub struct Instance<B> {
     plugin: String,
     limits: Limits,
     tick_ms: u64,
+    fuel_metered: bool,
     poisoned: bool,
     last_fuel_used: u64,
 }
@@ -392,12 +399,16 @@ impl<B> Instance<B> {
         }
         let fuel = self.limits.fuel_per_call;
         let ticks = self.limits.deadline_ms.div_ceil(self.tick_ms) + 1;
-        self.store
-            .set_fuel(fuel)
-            .expect("fuel is enabled on the engine");
+        if self.fuel_metered {
+            self.store
+                .set_fuel(fuel)
+                .expect("fuel is enabled on the engine");
+        }
         self.store.set_epoch_deadline(ticks);
         let result = f(&mut self.store);
-        self.last_fuel_used = fuel - self.store.get_fuel().unwrap_or(0);
+        if self.fuel_metered {
+            self.last_fuel_used = fuel - self.store.get_fuel().unwrap_or(0);
+        }
         result.map_err(|error| {
             self.poisoned = true;
             let budget = CallBudget {

@@ -21,12 +21,15 @@ enum Behaviour {
     ReturnNan,
     WrongCount,
     FloodStdout,
+    /// Not hostile: a bounded busy loop of `values[1]` million iterations,
+    /// used by the benchmarks to measure fuel metering.
+    Spin,
 }
 
 impl Behaviour {
     fn from_code(code: f64) -> Behaviour {
         use Behaviour::*;
-        const ALL: [Behaviour; 12] = [
+        const ALL: [Behaviour; 13] = [
             Sum,
             InfiniteLoop,
             MemoryBomb,
@@ -39,6 +42,7 @@ impl Behaviour {
             ReturnNan,
             WrongCount,
             FloodStdout,
+            Spin,
         ];
         ALL.into_iter().nth(code as usize).unwrap_or(Sum)
     }
@@ -99,6 +103,14 @@ impl RewardProgram for Hostile {
             Behaviour::Panic => panic!("hostile reward panicked on purpose"),
             Behaviour::ReturnNan => Ok(sums.iter().map(|_| f64::NAN).collect()),
             Behaviour::WrongCount => Ok(sums.iter().chain([&0.0]).copied().collect()),
+            Behaviour::Spin => {
+                let iterations = values.get(1).copied().unwrap_or(0.0) as u64 * 1_000_000;
+                let mut x = 0u64;
+                for i in 0..iterations {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                Ok(sums.iter().map(|s| s + (x % 2) as f64).collect())
+            }
             Behaviour::FloodStdout => {
                 let line = "x".repeat(1023);
                 for _ in 0..8192 {
