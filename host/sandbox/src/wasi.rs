@@ -87,31 +87,6 @@ pub(crate) fn build_ctx(
     Ok(builder.build())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clocks_are_deterministic_and_advance() {
-        let wall = DeterministicWallClock {
-            readings: AtomicU64::new(0),
-        };
-        let first = wall.now();
-        assert_eq!(first, Duration::from_secs(DETERMINISTIC_EPOCH_SECS));
-        assert!(wall.now() > first);
-        let mono = DeterministicMonotonicClock {
-            readings: AtomicU64::new(0),
-        };
-        assert_eq!(mono.now(), 0);
-        assert_eq!(mono.now(), TICK_NANOS);
-    }
-
-    #[test]
-    fn derived_seeds_differ_per_stream() {
-        assert_ne!(derive_seed(7, 1), derive_seed(7, 2));
-        assert_eq!(derive_seed(7, 1), derive_seed(7, 1));
-    }
-}
 
 /// The `wasi:clocks` version whose functions are replaced (the one
 /// wasmtime-wasi 48 provides; guests importing older 0.2 versions match it).
@@ -153,4 +128,30 @@ pub(crate) fn add_virtual_sleep(
     })?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_are_deterministic_and_advance() {
+        let wall = DeterministicWallClock {
+            readings: AtomicU64::new(0),
+        };
+        let first = wall.now();
+        assert_eq!(first, Duration::from_secs(DETERMINISTIC_EPOCH_SECS));
+        assert!(wall.now() > first);
+        let mono = DeterministicMonotonicClock {
+            readings: AtomicU64::new(0),
+        };
+        assert_eq!(mono.now(), 0);
+        assert_eq!(mono.now(), TICK_NANOS);
+    }
+
+    #[test]
+    fn derived_seeds_differ_per_stream() {
+        assert_ne!(derive_seed(7, 1), derive_seed(7, 2));
+        assert_eq!(derive_seed(7, 1), derive_seed(7, 1));
+    }
 }

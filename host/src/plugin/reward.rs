@@ -122,7 +122,7 @@ impl RewardProgram {
                 "a batch with values needs a non-zero stride".into(),
             ));
         }
-        if stride != 0 && values.len() % stride != 0 {
+        if stride != 0 && !values.len().is_multiple_of(stride) {
             return Err(invalid(format!(
                 "{} values are not a whole number of rows of {stride}",
                 values.len()
@@ -134,11 +134,7 @@ impl RewardProgram {
                 self.info.min_stride
             )));
         }
-        let rows = if stride == 0 {
-            0
-        } else {
-            values.len() / stride
-        };
+        let rows = values.len().checked_div(stride).unwrap_or(0);
         let mut instance = self.fresh_instance()?;
         let batch = wit::Batch {
             stride: stride as u32,
