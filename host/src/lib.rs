@@ -11,6 +11,7 @@
 pub mod bundled;
 pub mod cli;
 pub mod conformance;
+pub mod experiment;
 pub mod plugin;
 
 pub use derl_sandbox as sandbox;
