@@ -12,6 +12,7 @@ pub mod bundled;
 pub mod cli;
 pub mod conformance;
 pub mod experiment;
+pub mod inner;
 pub mod plugin;
 
 pub use derl_sandbox as sandbox;

@@ -10,6 +10,8 @@ use std::fmt;
 
 /// A data split (WIT `split`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Split {
     /// Tasks used for training.
     Train,

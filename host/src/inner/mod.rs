@@ -1,0 +1,10 @@
+//! DERL's inner loop: batched rollouts on environment components, GRPO
+//! training with a reward program, evaluation by success rate.
+
+pub mod rollout;
+pub mod train;
+
+pub use rollout::{ActMode, Actor, Decision, EnvPool, Episode, EpisodeJob};
+pub use train::{
+    Evaluation, InnerConfig, InnerError, Learner, UpdateRecord, evaluate, success_rate, train,
+};

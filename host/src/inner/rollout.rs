@@ -1,0 +1,170 @@
+//! Batched episodes: many environment instances stepped in lockstep, one
+//! policy call per step for every live episode.
+
+use crate::plugin::{EnvInstance, EnvironmentPlugin};
+use derl_env_api::{Observation, Split};
+use derl_sandbox::PluginError;
+use rand_chacha::ChaCha8Rng;
+
+/// How an actor picks actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActMode {
+    /// Sample from the policy's distribution.
+    Sample,
+    /// Take the most likely action.
+    Greedy,
+    /// Uniformly random over the admissible actions (a baseline).
+    Uniform,
+}
+
+/// What the rollout needs from a policy: encode observations once, then
+/// choose actions for a batch of encoded observations.
+pub trait Actor {
+    /// An observation prepared for the policy (e.g. hashed features).
+    type Encoded: Clone;
+
+    /// Prepares one observation.
+    fn encode(&self, observation: &Observation) -> Self::Encoded;
+
+    /// Picks one action (index, log-probability under the policy) for each
+    /// encoded observation.
+    ///
+    /// # Errors
+    /// When the policy's computation fails.
+    fn act(
+        &mut self,
+        batch: &[&Self::Encoded],
+        mode: ActMode,
+        rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<(u32, f32)>>;
+}
+
+/// One episode to run: which task, with which seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpisodeJob {
+    /// The split the task is drawn from.
+    pub split: Split,
+    /// The task index.
+    pub task: u32,
+    /// The episode seed.
+    pub seed: u64,
+}
+
+/// One decision of an episode.
+#[derive(Clone, Debug)]
+pub struct Decision<E> {
+    /// The observation as the policy saw it.
+    pub encoded: E,
+    /// The action taken.
+    pub action: u32,
+    /// Its log-probability under the sampling policy.
+    pub log_prob: f32,
+}
+
+/// A finished episode.
+#[derive(Clone, Debug)]
+pub struct Episode<E> {
+    /// What was run.
+    pub job: EpisodeJob,
+    /// Every decision, in order.
+    pub decisions: Vec<Decision<E>>,
+    /// The primitives reported at the end.
+    pub primitives: Vec<f64>,
+}
+
+/// Reusable environment instances, one per concurrently running episode.
+pub struct EnvPool {
+    plugin: EnvironmentPlugin,
+    instances: Vec<EnvInstance>,
+    seed: u64,
+}
+
+impl EnvPool {
+    /// An empty pool for `plugin`; instances are made on demand.
+    pub fn new(plugin: EnvironmentPlugin, seed: u64) -> EnvPool {
+        EnvPool {
+            plugin,
+            instances: Vec::new(),
+            seed,
+        }
+    }
+
+    /// The environment.
+    pub fn plugin(&self) -> &EnvironmentPlugin {
+        &self.plugin
+    }
+
+    fn ensure(&mut self, count: usize) -> Result<(), PluginError> {
+        while self.instances.len() < count {
+            let seed = self.seed ^ self.instances.len() as u64;
+            self.instances.push(self.plugin.instance(seed)?);
+        }
+        Ok(())
+    }
+
+    /// Runs every job to its end, stepping all live episodes together.
+    /// Returns the episodes in job order and the number of environment steps.
+    ///
+    /// # Errors
+    /// The first plugin failure (the run stops; the caller decides what it
+    /// means), or a policy failure.
+    pub fn run<A: Actor>(
+        &mut self,
+        actor: &mut A,
+        jobs: &[EpisodeJob],
+        mode: ActMode,
+        rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<(Vec<Episode<A::Encoded>>, u64)> {
+        self.ensure(jobs.len())?;
+        let mut live: Vec<(usize, Observation)> = Vec::with_capacity(jobs.len());
+        for (slot, job) in jobs.iter().enumerate() {
+            let observation = self.instances[slot].reset(job.split, job.task, job.seed)?;
+            live.push((slot, observation));
+        }
+        let mut episodes: Vec<Episode<A::Encoded>> = jobs
+            .iter()
+            .map(|job| Episode {
+                job: *job,
+                decisions: Vec::new(),
+                primitives: Vec::new(),
+            })
+            .collect();
+        let mut steps = 0u64;
+        while !live.is_empty() {
+            let encoded: Vec<A::Encoded> = live.iter().map(|(_, o)| actor.encode(o)).collect();
+            let choices = match mode {
+                ActMode::Uniform => live
+                    .iter()
+                    .map(|(_, o)| uniform_choice(o.actions.len(), rng))
+                    .collect(),
+                _ => actor.act(&encoded.iter().collect::<Vec<_>>(), mode, rng)?,
+            };
+            let mut still_live = Vec::with_capacity(live.len());
+            for (((slot, _), encoded), (action, log_prob)) in
+                live.into_iter().zip(encoded).zip(choices)
+            {
+                let result = self.instances[slot].step(action)?;
+                steps += 1;
+                let episode = &mut episodes[slot];
+                episode.decisions.push(Decision {
+                    encoded,
+                    action,
+                    log_prob,
+                });
+                if result.done() {
+                    episode.primitives = result.primitives.unwrap_or_default();
+                } else {
+                    still_live.push((slot, result.observation));
+                }
+            }
+            live = still_live;
+        }
+        Ok((episodes, steps))
+    }
+}
+
+fn uniform_choice(count: usize, rng: &mut ChaCha8Rng) -> (u32, f32) {
+    use rand::Rng;
+    let action = rng.random_range(0..count.max(1)) as u32;
+    (action, -(count.max(1) as f32).ln())
+}

@@ -1,0 +1,234 @@
+//! The inner loop: GRPO training of a policy on an environment with a reward
+//! program, and evaluation by success rate per split.
+
+use super::rollout::{ActMode, Actor, EnvPool, Episode, EpisodeJob};
+use crate::conformance::success_index;
+use crate::plugin::RewardProgram;
+use derl_env_api::Split;
+use derl_sandbox::PluginError;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// A policy the inner loop can train: it acts, and it learns from groups of
+/// scored episodes.
+pub trait Learner: Actor {
+    /// One GRPO update from `groups` (each group: episodes of the same task
+    /// and seed with their rewards). Returns the update's statistics.
+    ///
+    /// # Errors
+    /// When the computation fails.
+    fn update(
+        &mut self,
+        groups: &[Vec<(Episode<Self::Encoded>, f64)>],
+        rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<serde_json::Value>;
+}
+
+/// The inner loop's budget and shape. Defaults suit the bundled environments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InnerConfig {
+    /// GRPO updates to run.
+    pub updates: u32,
+    /// Distinct tasks per update.
+    pub tasks_per_update: u32,
+    /// Episodes per task (the GRPO group size G).
+    pub group_size: u32,
+    /// Episodes per split when evaluating.
+    pub eval_episodes: u32,
+    /// Evaluate validation success every this many updates (0: only at the end).
+    pub eval_every: u32,
+}
+
+impl Default for InnerConfig {
+    fn default() -> Self {
+        InnerConfig {
+            updates: 150,
+            tasks_per_update: 16,
+            group_size: 8,
+            eval_episodes: 200,
+            eval_every: 0,
+        }
+    }
+}
+
+/// Why an inner loop stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum InnerError {
+    /// The reward program failed (trap, fuel, NaN...): the outer loop scores
+    /// such a Meta-Reward -1.
+    #[error("the reward program failed: {0}")]
+    Reward(PluginError),
+    /// The environment or the policy failed.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Statistics of one training update.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UpdateRecord {
+    /// Update index, from 0.
+    pub update: u32,
+    /// Mean reward over the update's episodes.
+    pub mean_reward: f64,
+    /// Training success rate over the update's episodes.
+    pub success: f64,
+    /// Mean of each primitive over the update's episodes.
+    pub primitive_means: Vec<f64>,
+    /// Environment steps taken by the update's rollouts.
+    pub env_steps: u64,
+    /// The learner's own statistics (loss, KL, entropy...).
+    pub learner: serde_json::Value,
+}
+
+/// Success rates on a fixed, seeded set of tasks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// (split, greedy success, sampled success).
+    pub splits: Vec<(Split, f64, f64)>,
+}
+
+impl Evaluation {
+    /// Greedy success on `split`, if evaluated.
+    pub fn greedy(&self, split: Split) -> Option<f64> {
+        self.splits.iter().find(|s| s.0 == split).map(|s| s.1)
+    }
+}
+
+/// Derives a per-purpose seed from a base seed.
+pub fn derive_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Trains `learner` with `reward` for `config.updates` updates; calls
+/// `on_update` after each. Returns every update's record and the total
+/// environment steps.
+///
+/// # Errors
+/// [`InnerError::Reward`] when the reward program fails; `Other` for
+/// environment or policy failures.
+pub fn train<L: Learner>(
+    pool: &mut EnvPool,
+    reward: &RewardProgram,
+    learner: &mut L,
+    config: &InnerConfig,
+    seed: u64,
+    mut on_update: impl FnMut(&UpdateRecord),
+) -> Result<(Vec<UpdateRecord>, u64), InnerError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x7261_696e));
+    let success = success_index(pool.plugin());
+    let stride = pool.plugin().info().primitives.len();
+    let train_tasks = pool.plugin().task_count(Split::Train);
+    let mut records = Vec::with_capacity(config.updates as usize);
+    let mut total_steps = 0;
+    for update in 0..config.updates {
+        let mut jobs = Vec::new();
+        for _ in 0..config.tasks_per_update {
+            let job = EpisodeJob {
+                split: Split::Train,
+                task: rng.random_range(0..train_tasks.max(1)),
+                seed: rng.random(),
+            };
+            jobs.extend(std::iter::repeat_n(job, config.group_size as usize));
+        }
+        let (episodes, steps) = pool.run(learner, &jobs, ActMode::Sample, &mut rng)?;
+        total_steps += steps;
+        let mut groups = Vec::with_capacity(config.tasks_per_update as usize);
+        let mut rewards_sum = 0.0;
+        let mut successes = 0usize;
+        let mut primitive_sums = vec![0.0; stride];
+        for group in episodes.chunks(config.group_size as usize) {
+            let values: Vec<f64> = group
+                .iter()
+                .flat_map(|e| e.primitives.iter().copied())
+                .collect();
+            let scores = reward.score(stride, &values).map_err(InnerError::Reward)?;
+            for (episode, score) in group.iter().zip(&scores) {
+                rewards_sum += score;
+                successes += usize::from(episode.primitives[success] >= 1.0);
+                for (sum, value) in primitive_sums.iter_mut().zip(&episode.primitives) {
+                    *sum += value;
+                }
+            }
+            groups.push(group.iter().cloned().zip(scores).collect::<Vec<_>>());
+        }
+        let learner_stats = learner.update(&groups, &mut rng)?;
+        let count = episodes.len().max(1) as f64;
+        let record = UpdateRecord {
+            update,
+            mean_reward: rewards_sum / count,
+            success: successes as f64 / count,
+            primitive_means: primitive_sums.iter().map(|s| s / count).collect(),
+            env_steps: steps,
+            learner: learner_stats,
+        };
+        on_update(&record);
+        records.push(record);
+    }
+    Ok((records, total_steps))
+}
+
+/// Success rate of `actor` on a fixed, seeded set of `episodes` tasks of
+/// `split` (the same set for every policy evaluated with the same seed).
+///
+/// # Errors
+/// Environment or policy failures.
+pub fn success_rate<A: Actor>(
+    pool: &mut EnvPool,
+    actor: &mut A,
+    split: Split,
+    episodes: u32,
+    mode: ActMode,
+    seed: u64,
+) -> anyhow::Result<(f64, u64)> {
+    let jobs = evaluation_jobs(pool, split, episodes, seed);
+    let success = success_index(pool.plugin());
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x6576_616c ^ split.index()));
+    let mut solved = 0usize;
+    let mut steps = 0;
+    // Evaluate in chunks so a large evaluation does not hold every instance.
+    for chunk in jobs.chunks(128) {
+        let (done, chunk_steps) = pool.run(actor, chunk, mode, &mut rng)?;
+        steps += chunk_steps;
+        solved += done.iter().filter(|e| e.primitives[success] >= 1.0).count();
+    }
+    Ok((solved as f64 / jobs.len().max(1) as f64, steps))
+}
+
+/// The fixed evaluation tasks of `split`: `count` tasks spread over the
+/// split, each with its own seed, all derived from `seed`.
+pub fn evaluation_jobs(pool: &EnvPool, split: Split, count: u32, seed: u64) -> Vec<EpisodeJob> {
+    let tasks = pool.plugin().task_count(split).max(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x7461_736b ^ (split.index() << 8)));
+    (0..count)
+        .map(|_| EpisodeJob {
+            split,
+            task: rng.random_range(0..tasks),
+            seed: rng.random(),
+        })
+        .collect()
+}
+
+/// Greedy and sampled success on each of `splits`.
+///
+/// # Errors
+/// Environment or policy failures.
+pub fn evaluate<A: Actor>(
+    pool: &mut EnvPool,
+    actor: &mut A,
+    splits: &[Split],
+    episodes: u32,
+    seed: u64,
+) -> anyhow::Result<Evaluation> {
+    let mut evaluation = Evaluation::default();
+    for split in splits {
+        let (greedy, _) = success_rate(pool, actor, *split, episodes, ActMode::Greedy, seed)?;
+        let (sampled, _) = success_rate(pool, actor, *split, episodes, ActMode::Sample, seed)?;
+        evaluation.splits.push((*split, greedy, sampled));
+    }
+    Ok(evaluation)
+}
