@@ -71,7 +71,10 @@ fn main() {
         }));
     }
     for (name, pair) in [
-        ("fresh instance (store + WASI + instantiate), us", &instantiate),
+        (
+            "fresh instance (store + WASI + instantiate), us",
+            &instantiate,
+        ),
         ("empty call round-trip (`expert-action`), us", &round_trip),
     ] {
         println!(

@@ -12,6 +12,9 @@ const PROFILE: &str = "guest";
 /// (cargo package, constant name, bundled into the `derl` binary).
 const GUESTS: &[(&str, &str, bool)] = &[
     ("corridor", "CORRIDOR", true),
+    ("household-plugin", "HOUSEHOLD", true),
+    ("lab-plugin", "LAB", true),
+    ("arith-plugin", "ARITH", true),
     ("reward-running-max-plugin", "REWARD_RUNNING_MAX", false),
     ("hostile-env", "HOSTILE_ENV", false),
     ("hostile-reward", "HOSTILE_REWARD", false),

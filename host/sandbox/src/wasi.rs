@@ -87,7 +87,6 @@ pub(crate) fn build_ctx(
     Ok(builder.build())
 }
 
-
 /// The `wasi:clocks` version whose functions are replaced (the one
 /// wasmtime-wasi 48 provides; guests importing older 0.2 versions match it).
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";

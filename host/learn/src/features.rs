@@ -1,0 +1,247 @@
+//! Hashed text features: lower-cased words and word bigrams hashed into a fixed number of
+//! buckets with 64-bit FNV-1a.
+//!
+//! The hash is part of the checkpoint format: a bucket id means the same word in every
+//! process, on every platform and in every version of this crate, so it is spelled out here
+//! rather than taken from `std` (whose `RandomState` is randomly keyed per process).
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LearnError, Result};
+
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Namespace byte hashed before a single word.
+const WORD_NAMESPACE: u8 = 1;
+/// Namespace byte hashed before a word bigram.
+const BIGRAM_NAMESPACE: u8 = 2;
+/// Byte hashed between the two words of a bigram (cannot occur inside a word).
+const BIGRAM_SEPARATOR: u8 = b' ';
+
+/// Smallest accepted `bucket_bits`.
+pub const MIN_BUCKET_BITS: u32 = 8;
+/// Largest accepted `bucket_bits`.
+pub const MAX_BUCKET_BITS: u32 = 24;
+
+/// 64-bit FNV-1a of `bytes`, continuing from `state` (start with [`fnv1a64`]).
+pub fn fnv1a64_extend(mut state: u64, bytes: &[u8]) -> u64 {
+    for &byte in bytes {
+        state ^= u64::from(byte);
+        state = state.wrapping_mul(FNV_PRIME);
+    }
+    state
+}
+
+/// 64-bit FNV-1a of `bytes`.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    fnv1a64_extend(FNV_OFFSET_BASIS, bytes)
+}
+
+/// A `Hasher` running FNV-1a: fast and deterministic, for the crate's internal hash maps
+/// keyed by short id slices.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        Self(FNV_OFFSET_BASIS)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fnv1a64_extend(self.0, bytes);
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        // One multiply per word instead of four: these maps only need speed and determinism.
+        self.0 = (self.0 ^ u64::from(value)).wrapping_mul(FNV_PRIME);
+    }
+}
+
+/// `BuildHasher` for [`FnvHasher`].
+pub(crate) type FnvBuildHasher = BuildHasherDefault<FnvHasher>;
+
+/// How text is turned into bucket ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturizerConfig {
+    /// Number of hash buckets as a power of two (`2^bucket_bits` rows in the embedding
+    /// table), 8..=24. Default 15 (32768 buckets).
+    pub bucket_bits: u32,
+    /// Whether adjacent word pairs are hashed too (lets "red block" differ from
+    /// "block red"). Default true.
+    pub word_bigrams: bool,
+}
+
+impl Default for FeaturizerConfig {
+    fn default() -> Self {
+        Self {
+            bucket_bits: 15,
+            word_bigrams: true,
+        }
+    }
+}
+
+/// Turns text into hashed word and bigram bucket ids.
+///
+/// Words are maximal runs of alphanumeric characters, lower-cased; everything else
+/// separates words. Encoding `"Pick the RED block!"` gives the ids of `pick`, `the`, `red`,
+/// `block`, then of the bigrams `pick the`, `the red`, `red block`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Featurizer {
+    config: FeaturizerConfig,
+}
+
+impl Featurizer {
+    /// A featurizer for `config`.
+    ///
+    /// # Errors
+    /// [`LearnError::InvalidConfig`] when `bucket_bits` is outside 8..=24.
+    pub fn new(config: FeaturizerConfig) -> Result<Self> {
+        if !(MIN_BUCKET_BITS..=MAX_BUCKET_BITS).contains(&config.bucket_bits) {
+            return Err(LearnError::InvalidConfig(format!(
+                "featurizer bucket_bits must be in {MIN_BUCKET_BITS}..={MAX_BUCKET_BITS}, got {}",
+                config.bucket_bits
+            )));
+        }
+        Ok(Self { config })
+    }
+
+    /// The configuration this featurizer was built from.
+    pub fn config(&self) -> &FeaturizerConfig {
+        &self.config
+    }
+
+    /// Number of buckets (`2^bucket_bits`); every id is below it.
+    pub fn buckets(&self) -> usize {
+        1 << self.config.bucket_bits
+    }
+
+    /// Bucket ids of the words (then the bigrams) of `text`, in order, duplicates kept.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let words = lowercase_words(text);
+        let bigrams = if self.config.word_bigrams {
+            words.len().saturating_sub(1)
+        } else {
+            0
+        };
+        let mut ids = Vec::with_capacity(words.len() + bigrams);
+        for word in &words {
+            let hash = fnv1a64_extend(fnv1a64(&[WORD_NAMESPACE]), word.as_bytes());
+            ids.push(self.bucket(hash));
+        }
+        if self.config.word_bigrams {
+            for pair in words.windows(2) {
+                let mut hash = fnv1a64(&[BIGRAM_NAMESPACE]);
+                hash = fnv1a64_extend(hash, pair[0].as_bytes());
+                hash = fnv1a64_extend(hash, &[BIGRAM_SEPARATOR]);
+                hash = fnv1a64_extend(hash, pair[1].as_bytes());
+                ids.push(self.bucket(hash));
+            }
+        }
+        ids
+    }
+
+    /// The top `bucket_bits` bits of the hash (FNV's best-mixed bits).
+    fn bucket(&self, hash: u64) -> u32 {
+        (hash >> (64 - self.config.bucket_bits)) as u32
+    }
+}
+
+fn lowercase_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn featurizer() -> Featurizer {
+        Featurizer::new(FeaturizerConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn fnv1a64_matches_reference_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn encoding_ignores_case_and_punctuation() {
+        let featurizer = featurizer();
+        assert_eq!(
+            featurizer.encode("Pick the RED block!"),
+            featurizer.encode("pick, the red   block")
+        );
+    }
+
+    #[test]
+    fn encoding_lists_words_then_bigrams() {
+        let featurizer = featurizer();
+        let ids = featurizer.encode("red block");
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids[0], featurizer.encode("red")[0]);
+        assert_eq!(ids[1], featurizer.encode("block")[0]);
+        assert_ne!(ids[2], featurizer.encode("block red")[2]);
+    }
+
+    #[test]
+    fn bigrams_can_be_switched_off() {
+        let featurizer = Featurizer::new(FeaturizerConfig {
+            word_bigrams: false,
+            ..FeaturizerConfig::default()
+        })
+        .unwrap();
+        assert_eq!(featurizer.encode("a b c").len(), 3);
+        assert!(featurizer.encode("  ...  ").is_empty());
+    }
+
+    #[test]
+    fn ids_stay_below_the_bucket_count() {
+        let featurizer = Featurizer::new(FeaturizerConfig {
+            bucket_bits: 8,
+            word_bigrams: true,
+        })
+        .unwrap();
+        let text: String = (0..500).map(|i| format!("w{i} ")).collect();
+        let ids = featurizer.encode(&text);
+        assert_eq!(ids.len(), 999);
+        assert!(ids.iter().all(|&id| (id as usize) < featurizer.buckets()));
+        let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert!(distinct.len() > 200, "hash spreads over the buckets");
+    }
+
+    #[test]
+    fn out_of_range_bucket_bits_are_rejected() {
+        for bucket_bits in [0, 7, 25] {
+            let config = FeaturizerConfig {
+                bucket_bits,
+                ..FeaturizerConfig::default()
+            };
+            assert!(matches!(
+                Featurizer::new(config),
+                Err(LearnError::InvalidConfig(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn config_rejects_unknown_fields_and_fills_defaults() {
+        let config: FeaturizerConfig = serde_json::from_str(r#"{"bucket_bits": 12}"#).unwrap();
+        assert_eq!(config.bucket_bits, 12);
+        assert!(config.word_bigrams);
+        assert!(serde_json::from_str::<FeaturizerConfig>(r#"{"buckets": 12}"#).is_err());
+    }
+}
