@@ -9,10 +9,24 @@ pub struct Bundled {
 }
 
 /// Every bundled environment.
-pub const ENVIRONMENTS: &[Bundled] = &[Bundled {
-    name: "corridor",
-    bytes: derl_artifacts::CORRIDOR_BYTES,
-}];
+pub const ENVIRONMENTS: &[Bundled] = &[
+    Bundled {
+        name: "household",
+        bytes: derl_artifacts::HOUSEHOLD_BYTES,
+    },
+    Bundled {
+        name: "lab",
+        bytes: derl_artifacts::LAB_BYTES,
+    },
+    Bundled {
+        name: "arith",
+        bytes: derl_artifacts::ARITH_BYTES,
+    },
+    Bundled {
+        name: "corridor",
+        bytes: derl_artifacts::CORRIDOR_BYTES,
+    },
+];
 
 /// The bundled environment called `name`.
 pub fn environment(name: &str) -> Option<&'static Bundled> {

@@ -13,6 +13,8 @@ pub mod cli;
 pub mod conformance;
 pub mod experiment;
 pub mod inner;
+pub mod outer;
 pub mod plugin;
+pub mod python_reward;
 
 pub use derl_sandbox as sandbox;

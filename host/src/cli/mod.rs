@@ -3,6 +3,9 @@
 
 mod env_arg;
 mod plugin;
+mod reward;
+mod run;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +29,21 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Step through an episode by hand, seeing what a policy sees.
     Play(plugin::PlayArgs),
+    /// Check, compile, score and build reward programs.
+    #[command(subcommand)]
+    Reward(reward::RewardCommand),
+    /// Train a policy with GRPO on an environment with a reward (one inner loop).
+    Train(train::TrainArgs),
+    /// Evaluate a trained policy's success per split.
+    Eval(train::EvalArgs),
+    /// Run one inner-loop job file (JSON) and print its result.
+    InnerLoop(train::InnerLoopArgs),
+    /// Run a DERL experiment from a TOML config (or --resume a run directory).
+    Run(run::RunArgs),
+    /// The demo: DERL vs outcome-only vs the heuristic on household, in minutes.
+    Demo(run::DemoArgs),
+    /// Print the comparison table of a run directory.
+    Report(run::ReportArgs),
 }
 
 /// Runs the command line and maps errors to one message and exit code 1.
@@ -35,6 +53,13 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plugin(command) => plugin::run(command),
         Command::Play(args) => plugin::play(args),
+        Command::Reward(command) => reward::run(command),
+        Command::Train(args) => train::train(args),
+        Command::Eval(args) => train::eval(args),
+        Command::InnerLoop(args) => train::inner_loop(args),
+        Command::Run(args) => run::run(args),
+        Command::Demo(args) => run::demo(args),
+        Command::Report(args) => run::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,11 +84,26 @@ fn init_logging(verbose: bool) {
         .try_init();
 }
 
-/// The sandbox used by command-line commands.
+/// The sandbox used by command-line commands, with the on-disk cache of
+/// compiled components (see [`cache_dir`]).
 pub(crate) fn sandbox() -> anyhow::Result<derl_sandbox::Sandbox> {
-    Ok(derl_sandbox::Sandbox::new(
-        derl_sandbox::SandboxConfig::default(),
-    )?)
+    Ok(derl_sandbox::Sandbox::new(derl_sandbox::SandboxConfig {
+        cache_dir: cache_dir(),
+        ..derl_sandbox::SandboxConfig::default()
+    })?)
+}
+
+/// Where compiled components are cached by sha256: `$DERL_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/derl`, else `~/.cache/derl`; none when no home is known.
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("DERL_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME") {
+        return Some(std::path::PathBuf::from(dir).join("derl"));
+    }
+    var("HOME").map(|home| std::path::PathBuf::from(home).join(".cache/derl"))
 }
 
 /// Reads a component file, naming the path on failure.

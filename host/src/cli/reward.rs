@@ -67,26 +67,42 @@ pub(crate) fn run(command: RewardCommand) -> anyhow::Result<()> {
             let bytes = derl_lang::compile(&parsed).context("compiling the program")?;
             write_file(&out, &bytes)?;
             let digest = derl_sandbox::Digest::of(&bytes);
-            println!("wrote {} ({} bytes, sha256 {digest})", out.display(), bytes.len());
+            println!(
+                "wrote {} ({} bytes, sha256 {digest})",
+                out.display(),
+                bytes.len()
+            );
             Ok(())
         }
-        RewardCommand::Score { program, primitives, env } => {
+        RewardCommand::Score {
+            program,
+            primitives,
+            env,
+        } => {
             let rows: Vec<Vec<f64>> = primitives
                 .iter()
                 .map(|row| parse_row(row))
                 .collect::<anyhow::Result<_>>()?;
             let stride = rows[0].len();
             if let Some(bad) = rows.iter().find(|r| r.len() != stride) {
-                bail!("every --primitives row needs {stride} values; one has {}", bad.len());
+                bail!(
+                    "every --primitives row needs {stride} values; one has {}",
+                    bad.len()
+                );
             }
             let sandbox = super::sandbox()?;
-            let bytes = if program.ends_with(".wasm") && Path::new(&program).exists() {
-                super::read_component(Path::new(&program))?
+            // Hand-written components (a Python reward embeds CPython) get
+            // the generous limits; compiled programs the default ones.
+            let (bytes, limits) = if program.ends_with(".wasm") {
+                let bytes = super::read_component(Path::new(&program))?;
+                (bytes, crate::python_reward::python_limits())
             } else {
                 let names = primitive_names(env.as_deref())?;
-                derl_lang::compile(&parse(&program, &names)?).context("compiling the program")?
+                let bytes = derl_lang::compile(&parse(&program, &names)?)
+                    .context("compiling the program")?;
+                (bytes, Limits::default())
             };
-            let reward = RewardProgram::load(&sandbox, &bytes, Limits::default())?;
+            let reward = RewardProgram::load(&sandbox, &bytes, limits)?;
             let values: Vec<f64> = rows.concat();
             let scores = reward.score(stride, &values)?;
             println!("program: {}", reward.info().description);
@@ -122,7 +138,12 @@ fn primitive_names(env: Option<&str>) -> anyhow::Result<Vec<String>> {
     };
     let sandbox = super::sandbox()?;
     let plugin = load_environment(&sandbox, env, &[])?;
-    Ok(plugin.info().primitives.iter().map(|p| p.name.clone()).collect())
+    Ok(plugin
+        .info()
+        .primitives
+        .iter()
+        .map(|p| p.name.clone())
+        .collect())
 }
 
 fn parse_row(row: &str) -> anyhow::Result<Vec<f64>> {

@@ -1,6 +1,11 @@
 //! Experiments: run directories with atomic writes (config, manifest,
 //! metrics, trajectory, checkpoints).
 
+mod config;
 mod rundir;
 
+pub use config::{
+    ConfigError, DEMO_CONFIG, DerlPopSection, EnvSection, EvolutionSection, ExperimentConfig,
+    ExperimentSection, FinalSection, MetaSection, Method, OuterSection, ScoreMode,
+};
 pub use rundir::{RunDir, write_atomic};

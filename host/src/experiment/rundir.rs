@@ -110,10 +110,19 @@ mod tests {
         run.write("a.txt", b"second").unwrap();
         assert_eq!(std::fs::read(run.path("a.txt")).unwrap(), b"second");
         run.write_jsonl("m.jsonl", &[1, 2]).unwrap();
-        assert_eq!(std::fs::read_to_string(run.path("m.jsonl")).unwrap(), "1\n2\n");
+        assert_eq!(
+            std::fs::read_to_string(run.path("m.jsonl")).unwrap(),
+            "1\n2\n"
+        );
         let leftovers = std::fs::read_dir(&dir)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp")
+            })
             .count();
         assert_eq!(leftovers, 0);
         std::fs::remove_dir_all(dir).unwrap();

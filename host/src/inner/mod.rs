@@ -1,9 +1,13 @@
 //! DERL's inner loop: batched rollouts on environment components, GRPO
 //! training with a reward program, evaluation by success rate.
 
+pub mod job;
+pub mod policy;
 pub mod rollout;
 pub mod train;
 
+pub use job::{EnvSpec, InnerJob, InnerResult, JobError, RewardSpec, run_job};
+pub use policy::{PolicyConfig, PolicyLearner};
 pub use rollout::{ActMode, Actor, Decision, EnvPool, Episode, EpisodeJob};
 pub use train::{
     Evaluation, InnerConfig, InnerError, Learner, UpdateRecord, evaluate, success_rate, train,

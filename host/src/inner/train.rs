@@ -66,7 +66,7 @@ pub enum InnerError {
 }
 
 /// Statistics of one training update.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpdateRecord {
     /// Update index, from 0.
     pub update: u32,
@@ -93,6 +93,11 @@ impl Evaluation {
     /// Greedy success on `split`, if evaluated.
     pub fn greedy(&self, split: Split) -> Option<f64> {
         self.splits.iter().find(|s| s.0 == split).map(|s| s.1)
+    }
+
+    /// Sampled success on `split`, if evaluated.
+    pub fn sampled(&self, split: Split) -> Option<f64> {
+        self.splits.iter().find(|s| s.0 == split).map(|s| s.2)
     }
 }
 
@@ -213,7 +218,8 @@ pub fn evaluation_jobs(pool: &EnvPool, split: Split, count: u32, seed: u64) -> V
         .collect()
 }
 
-/// Greedy and sampled success on each of `splits`.
+/// Greedy and sampled success on each of `splits`, and the environment
+/// steps the evaluation took.
 ///
 /// # Errors
 /// Environment or policy failures.
@@ -223,12 +229,16 @@ pub fn evaluate<A: Actor>(
     splits: &[Split],
     episodes: u32,
     seed: u64,
-) -> anyhow::Result<Evaluation> {
+) -> anyhow::Result<(Evaluation, u64)> {
     let mut evaluation = Evaluation::default();
+    let mut steps = 0;
     for split in splits {
-        let (greedy, _) = success_rate(pool, actor, *split, episodes, ActMode::Greedy, seed)?;
-        let (sampled, _) = success_rate(pool, actor, *split, episodes, ActMode::Sample, seed)?;
+        let (greedy, greedy_steps) =
+            success_rate(pool, actor, *split, episodes, ActMode::Greedy, seed)?;
+        let (sampled, sampled_steps) =
+            success_rate(pool, actor, *split, episodes, ActMode::Sample, seed)?;
+        steps += greedy_steps + sampled_steps;
         evaluation.splits.push((*split, greedy, sampled));
     }
-    Ok(evaluation)
+    Ok((evaluation, steps))
 }

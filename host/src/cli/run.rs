@@ -1,0 +1,281 @@
+//! `derl run`, `derl demo` and `derl report`: DERL experiments from the
+//! command line.
+
+use crate::experiment::{ExperimentConfig, Method};
+use crate::outer::{
+    LocalExecutor, Observer, RunOptions, RunStatus, Summary, TrajectoryRow, read_config,
+    read_summary, resume, start,
+};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Arguments of `derl run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The experiment configuration (TOML; see docs/experiments.md).
+    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// The run directory (default: runs/NAME, or runs/NAME-2, ... if taken).
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the interrupted run in this directory.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Inner loops run at once (default: `experiment.workers`, 0 = one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+/// Arguments of `derl demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The run directory (default: runs/demo, or runs/demo-2, ... if taken).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Inner loops run at once (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+/// Arguments of `derl report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A run directory written by `derl run` or `derl demo`.
+    dir: PathBuf,
+}
+
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.resume {
+        let (config, _) = read_config(dir)?;
+        eprintln!("derl: resuming {}", dir.display());
+        return execute(&config, dir, args.workers, true);
+    }
+    let path = args
+        .config
+        .as_deref()
+        .context("give a configuration file or --resume DIR")?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config = ExperimentConfig::from_toml(&text, &path.display().to_string())?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| free_dir(&config.experiment.name));
+    execute(&config, &dir, args.workers, false)
+}
+
+pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let config = ExperimentConfig::demo()?;
+    let dir = args.out.clone().unwrap_or_else(|| free_dir("demo"));
+    eprintln!(
+        "derl demo: {} on `{}`, {} iterations of {} programs, {} fresh policies per method",
+        config
+            .experiment
+            .methods
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(" vs "),
+        config.env.component,
+        config.outer.iterations,
+        config.outer.group_size,
+        config.final_eval.seeds
+    );
+    execute(&config, &dir, args.workers, false)
+}
+
+pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let (config, _) = read_config(&args.dir)?;
+    match read_summary(&args.dir) {
+        Ok(summary) => {
+            print!("{}", summary.table());
+            println!(
+                "\nmarkdown: {}",
+                args.dir.join(crate::outer::runner::REPORT_FILE).display()
+            );
+        }
+        Err(_) => {
+            let path = args.dir.join(crate::outer::runner::TRAJECTORY_FILE);
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let rows: Vec<TrajectoryRow> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("{} is damaged", path.display()))?;
+            println!(
+                "{} is unfinished ({} of {} iterations); `derl run --resume {}` finishes it.",
+                args.dir.display(),
+                rows.iter().map(|r| r.iteration + 1).max().unwrap_or(0),
+                config.outer.iterations,
+                args.dir.display()
+            );
+            for row in rows {
+                println!(
+                    "iteration {:>3}  {:<12} best {:.3}  mean {:.3}  {}",
+                    row.iteration + 1,
+                    row.method.name(),
+                    row.best,
+                    row.mean,
+                    row.best_program
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn execute(
+    config: &ExperimentConfig,
+    dir: &Path,
+    workers: Option<usize>,
+    resuming: bool,
+) -> anyhow::Result<()> {
+    let sandbox = super::sandbox()?;
+    let executor = LocalExecutor::new(
+        sandbox.clone(),
+        workers.unwrap_or(config.experiment.workers),
+    );
+    let progress = Progress::default();
+    let options = RunOptions {
+        executor: &executor,
+        sandbox: &sandbox,
+        observer: &progress,
+        stop_after: None,
+    };
+    eprintln!(
+        "derl: run directory {} ({} workers)",
+        dir.display(),
+        crate::outer::Executor::parallelism(&executor)
+    );
+    let started = Instant::now();
+    let status = if resuming {
+        resume(dir, &options)
+    } else {
+        start(config, dir, &options)
+    };
+    progress.clear();
+    match status? {
+        RunStatus::Finished(summary) => {
+            print_summary(&summary, dir, started);
+            Ok(())
+        }
+        RunStatus::Stopped {
+            completed_iterations,
+        } => {
+            eprintln!("derl: stopped after {completed_iterations} iterations");
+            Ok(())
+        }
+    }
+}
+
+fn print_summary(summary: &Summary, dir: &Path, started: Instant) {
+    println!();
+    print!("{}", summary.table());
+    let seconds = started.elapsed().as_secs();
+    println!(
+        "\nwall time {}m {:02}s; run directory {} (`derl report {}`)",
+        seconds / 60,
+        seconds % 60,
+        dir.display(),
+        dir.display()
+    );
+}
+
+/// `runs/NAME`, or the first of `runs/NAME-2`, `runs/NAME-3`, ... that
+/// holds no run.
+fn free_dir(name: &str) -> PathBuf {
+    let taken = |dir: &Path| dir.join(crate::outer::runner::CONFIG_FILE).exists();
+    let base = PathBuf::from("runs").join(name);
+    if !taken(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| PathBuf::from("runs").join(format!("{name}-{n}")))
+        .find(|dir| !taken(dir))
+        .unwrap_or(base)
+}
+
+/// A bar per stage and a live line of each method's best and mean score.
+#[derive(Default)]
+struct Progress {
+    bar: Mutex<Option<ProgressBar>>,
+    scores: Mutex<BTreeMap<Method, (f64, f64, usize)>>,
+}
+
+impl Progress {
+    fn clear(&self) {
+        if let Ok(mut bar) = self.bar.lock()
+            && let Some(bar) = bar.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn live_line(&self) -> String {
+        let Ok(scores) = self.scores.lock() else {
+            return String::new();
+        };
+        scores
+            .iter()
+            .map(|(method, (best, sum, n))| {
+                format!("{method} best {best:.2} mean {:.2}", sum / *n as f64)
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}
+
+impl Observer for Progress {
+    fn stage_started(&self, stage: &str, jobs: usize) {
+        self.clear();
+        if let Ok(mut scores) = self.scores.lock() {
+            scores.clear();
+        }
+        let bar = ProgressBar::new(jobs as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>18} [{bar:24}] {pos}/{len} inner loops {elapsed_precise}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(stage.to_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(500));
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn job_finished(&self, method: Method, score: f64) {
+        if let Ok(mut scores) = self.scores.lock() {
+            let entry = scores.entry(method).or_insert((f64::NEG_INFINITY, 0.0, 0));
+            entry.0 = entry.0.max(score);
+            entry.1 += score;
+            entry.2 += 1;
+        }
+        let line = self.live_line();
+        if let Ok(bar) = self.bar.lock()
+            && let Some(bar) = bar.as_ref()
+        {
+            bar.inc(1);
+            bar.set_message(line);
+        }
+    }
+
+    fn stage_finished(&self, stage: &str, lines: &[String]) {
+        self.clear();
+        for line in lines {
+            eprintln!("{stage:>18}  {line}");
+        }
+    }
+
+    fn message(&self, text: &str) {
+        eprintln!("derl: {text}");
+    }
+}

@@ -1,0 +1,253 @@
+//! `derl train`, `derl eval` and `derl inner-loop`: one inner loop from the
+//! command line.
+
+use crate::experiment::RunDir;
+use crate::inner::{
+    EnvPool, EnvSpec, InnerConfig, InnerJob, InnerResult, PolicyConfig, PolicyLearner, RewardSpec,
+    UpdateRecord, evaluate, run_job,
+};
+use anyhow::Context;
+use clap::Args;
+use derl_env_api::Split;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+/// Arguments of `derl train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The environment: a bundled name (household, lab, arith, corridor) or a
+    /// component file.
+    #[arg(long)]
+    env: String,
+    /// The reward: a Meta-Reward program ("success + 0.5*progress") or a
+    /// reward component file (.wasm).
+    #[arg(long)]
+    reward: String,
+    /// GRPO updates.
+    #[arg(long, default_value_t = InnerConfig::default().updates)]
+    steps: u32,
+    /// The seed of everything random.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (default runs/train-ENV-SEED).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Environment setting key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    /// Episodes evaluated per split at the end.
+    #[arg(long, default_value_t = InnerConfig::default().eval_episodes)]
+    eval_episodes: u32,
+    /// Tasks per update.
+    #[arg(long, default_value_t = InnerConfig::default().tasks_per_update)]
+    tasks: u32,
+    /// Episodes per task (the GRPO group size).
+    #[arg(long, default_value_t = InnerConfig::default().group_size)]
+    group_size: u32,
+    /// Continue from this checkpoint's policy.
+    #[arg(long)]
+    warm_start: Option<PathBuf>,
+}
+
+/// Arguments of `derl eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A checkpoint directory written by `derl train` (its `policy/`).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Splits to evaluate (repeatable; default validation, test and ood).
+    #[arg(long, value_parser = parse_split)]
+    split: Vec<Split>,
+    /// Episodes per split.
+    #[arg(long, default_value_t = 200)]
+    episodes: u32,
+    /// Seed of the evaluation tasks.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Arguments of `derl inner-loop`.
+#[derive(Args, Debug)]
+pub struct InnerLoopArgs {
+    /// A job file (JSON): environment, reward, budget, seed.
+    #[arg(long)]
+    job: PathBuf,
+    /// Write the result here (JSON) instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+const ALL_EVAL_SPLITS: [Split; 3] = [Split::Validation, Split::Test, Split::Ood];
+
+pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("runs/train-{}-{}", env_label(&args.env), args.seed))
+    });
+    let run = RunDir::create(&out)?;
+    let settings = super::env_arg::parse_settings(&args.settings)?;
+    let job = InnerJob {
+        env: EnvSpec {
+            component: args.env.clone(),
+            settings,
+            sha256: None,
+        },
+        reward: RewardSpec::from_arg(&args.reward),
+        inner: InnerConfig {
+            updates: args.steps,
+            tasks_per_update: args.tasks,
+            group_size: args.group_size,
+            eval_episodes: args.eval_episodes,
+            ..InnerConfig::default()
+        },
+        policy: PolicyConfig::default(),
+        seed: args.seed,
+        warm_start: args.warm_start.map(|dir| policy_dir(&dir)),
+        eval_splits: ALL_EVAL_SPLITS.to_vec(),
+        checkpoint: Some(run.path("policy")),
+    };
+    run.write_json("job.json", &job)?;
+    let bar = progress_bar(args.steps);
+    let mut log = Vec::new();
+    let started = std::time::Instant::now();
+    let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
+        bar.set_position(u64::from(record.update + 1));
+        bar.set_message(format!(
+            "reward {:+.3}  success {:.0}%",
+            record.mean_reward,
+            100.0 * record.success
+        ));
+        log.push(record.clone());
+    });
+    bar.finish_and_clear();
+    run.write_jsonl("updates.jsonl", &log)?;
+    let result = result.context("training stopped")?;
+    run.write_json("result.json", &result)?;
+    println!("{}", result_table(&result));
+    println!(
+        "trained {} updates in {:.1} s; policy saved in {}",
+        log.len(),
+        started.elapsed().as_secs_f64(),
+        run.path("policy").display()
+    );
+    Ok(())
+}
+
+pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let dir = policy_dir(&args.checkpoint);
+    let (policy_meta, job) = read_checkpoint_job(&dir)?;
+    let sandbox = super::sandbox()?;
+    let env = job.env.load(&sandbox)?;
+    if let Some(expected) = policy_meta.get("env_sha256").and_then(|v| v.as_str())
+        && env.digest().to_hex() != expected
+    {
+        eprintln!(
+            "warning: the environment's sha256 differs from the one the policy was trained on"
+        );
+    }
+    let features = env.info().feature_count as usize;
+    let mut learner = PolicyLearner::warm_start(&job.policy, &dir, features, job.seed)?;
+    let splits = if args.split.is_empty() {
+        ALL_EVAL_SPLITS.to_vec()
+    } else {
+        args.split.clone()
+    };
+    let mut pool = EnvPool::new(env, args.seed);
+    let (evaluation, steps) = evaluate(&mut pool, &mut learner, &splits, args.episodes, args.seed)?;
+    println!("{:<12} {:>8} {:>8}", "split", "greedy", "sampled");
+    for (split, greedy, sampled) in &evaluation.splits {
+        println!(
+            "{:<12} {:>7.1}% {:>7.1}%",
+            split.name(),
+            100.0 * greedy,
+            100.0 * sampled
+        );
+    }
+    println!(
+        "{} episodes per split, {steps} environment steps",
+        args.episodes
+    );
+    Ok(())
+}
+
+pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.job)
+        .with_context(|| format!("cannot read {}", args.job.display()))?;
+    let job: InnerJob = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid inner-loop job", args.job.display()))?;
+    let result = run_job(&super::sandbox()?, &job, |_| {})?;
+    let json = serde_json::to_string_pretty(&result)?;
+    match args.out {
+        Some(path) => crate::experiment::write_atomic(&path, json.as_bytes())?,
+        None => println!("{json}"),
+    }
+    Ok(())
+}
+
+/// The success table printed at the end of training.
+fn result_table(result: &InnerResult) -> String {
+    let mut text = format!("reward: {}\n", result.reward);
+    text += &format!("{:<12} {:>8} {:>8}\n", "split", "greedy", "sampled");
+    for (split, greedy, sampled) in &result.evaluation.splits {
+        text += &format!(
+            "{:<12} {:>7.1}% {:>7.1}%\n",
+            split.name(),
+            100.0 * greedy,
+            100.0 * sampled
+        );
+    }
+    text.trim_end().to_owned()
+}
+
+fn progress_bar(steps: u32) -> ProgressBar {
+    let bar = ProgressBar::new(u64::from(steps));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} updates  {msg}  [{elapsed}]")
+            .expect("a valid template"),
+    );
+    bar
+}
+
+/// A checkpoint argument may name the run directory or its `policy/`.
+fn policy_dir(dir: &std::path::Path) -> PathBuf {
+    let nested = dir.join("policy");
+    if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+fn read_checkpoint_job(dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, InnerJob)> {
+    let metadata = derl_learn::checkpoint::read_metadata(dir)
+        .with_context(|| format!("{} is not a checkpoint", dir.display()))?;
+    let job = metadata.user.get("job").cloned().with_context(|| {
+        format!(
+            "the checkpoint in {} does not record its job",
+            dir.display()
+        )
+    })?;
+    let job: InnerJob = serde_json::from_value(job).with_context(|| {
+        format!(
+            "the checkpoint in {} records an unreadable job",
+            dir.display()
+        )
+    })?;
+    Ok((metadata.user, job))
+}
+
+fn env_label(spec: &str) -> String {
+    std::path::Path::new(spec)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "env".into())
+}
+
+fn parse_split(name: &str) -> Result<Split, String> {
+    Split::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Split::ALL.iter().map(|s| s.name()).collect();
+        format!(
+            "unknown split `{name}`; expected one of {}",
+            names.join(", ")
+        )
+    })
+}

@@ -1,0 +1,190 @@
+//! The inner loop's learner: derl-learn's hashed-feature [`ActionPolicy`]
+//! trained by its [`GrpoTrainer`], behind the rollout's [`Actor`] and the
+//! training driver's [`Learner`].
+
+use super::rollout::{ActMode, Actor, Episode};
+use super::train::Learner;
+use anyhow::Context;
+use candle_core::Device;
+use derl_env_api::Observation;
+use derl_learn::grpo::{Episode as GrpoEpisode, Step};
+use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, GrpoConfig, GrpoTrainer};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Architecture and optimisation settings of the inner-loop policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// The policy network (its `seed` and `numeric_dim` are set by the
+    /// inner loop from the experiment seed and the environment).
+    pub model: ActionPolicyConfig,
+    /// GRPO hyperparameters (its `seed` is set by the inner loop).
+    pub grpo: GrpoConfig,
+    /// How many extra times the observation's first non-empty line (the
+    /// goal, in every bundled environment) is counted in the observation's
+    /// mean-pooled bag of features, so a long observation does not drown it.
+    pub goal_repeats: u32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            model: ActionPolicyConfig::default(),
+            // Small minibatches: an update's rollouts (a few thousand
+            // decisions) give about ten optimizer steps per epoch.
+            grpo: GrpoConfig {
+                learning_rate: 3e-3,
+                epochs: 2,
+                minibatch_decisions: 256,
+                microbatch_decisions: 256,
+                ..GrpoConfig::default()
+            },
+            goal_repeats: 0,
+        }
+    }
+}
+
+/// An [`ActionPolicy`] with its GRPO trainer.
+pub struct PolicyLearner {
+    goal_repeats: u32,
+    policy: ActionPolicy,
+    trainer: GrpoTrainer<ActionPolicy>,
+}
+
+impl PolicyLearner {
+    /// A fresh policy for an environment with `feature_count` numeric
+    /// features, its weights and minibatch order derived from `seed`.
+    ///
+    /// # Errors
+    /// An invalid configuration.
+    pub fn new(config: &PolicyConfig, feature_count: usize, seed: u64) -> anyhow::Result<Self> {
+        let model = ActionPolicyConfig {
+            numeric_dim: feature_count,
+            seed,
+            ..config.model.clone()
+        };
+        let policy = ActionPolicy::new(model, &Device::Cpu).context("building the policy")?;
+        Self::with_policy(config, policy, seed)
+    }
+
+    /// Continues from a saved policy (a warm start): the weights come from
+    /// `dir`, the optimiser starts fresh.
+    ///
+    /// # Errors
+    /// A missing or mismatched checkpoint, or one whose policy reads
+    /// another number of numeric features.
+    pub fn warm_start(
+        config: &PolicyConfig,
+        dir: &Path,
+        feature_count: usize,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        let (policy, _) = ActionPolicy::load(dir, &Device::Cpu)
+            .with_context(|| format!("loading the policy in {}", dir.display()))?;
+        let expected = policy.config().numeric_dim;
+        anyhow::ensure!(
+            expected == feature_count,
+            "the policy in {} reads {expected} numeric features; the environment has {feature_count}",
+            dir.display()
+        );
+        Self::with_policy(config, policy, seed)
+    }
+
+    fn with_policy(config: &PolicyConfig, policy: ActionPolicy, seed: u64) -> anyhow::Result<Self> {
+        let grpo = GrpoConfig {
+            seed,
+            ..config.grpo.clone()
+        };
+        let trainer = GrpoTrainer::new(grpo, &policy).context("configuring GRPO")?;
+        Ok(PolicyLearner {
+            goal_repeats: config.goal_repeats,
+            policy,
+            trainer,
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &ActionPolicy {
+        &self.policy
+    }
+
+    /// Saves the policy to `dir` with `metadata`.
+    ///
+    /// # Errors
+    /// A file-system failure.
+    pub fn save(&self, dir: &Path, metadata: &serde_json::Value) -> anyhow::Result<()> {
+        self.policy
+            .save(dir, metadata)
+            .with_context(|| format!("saving the policy to {}", dir.display()))
+    }
+}
+
+impl Actor for PolicyLearner {
+    type Encoded = ActionDecision;
+
+    fn encode(&self, observation: &Observation) -> ActionDecision {
+        let numeric: Vec<f32> = observation.features.iter().map(|&v| v as f32).collect();
+        let mut encoded = self.policy.encode_observation(&observation.text, &numeric);
+        if self.goal_repeats > 0
+            && let Some(goal) = observation.text.lines().find(|l| !l.trim().is_empty())
+        {
+            let goal_ids = self.policy.featurizer().encode(goal);
+            for _ in 0..self.goal_repeats {
+                encoded.ids.extend_from_slice(&goal_ids);
+            }
+        }
+        ActionDecision {
+            observation: std::sync::Arc::new(encoded),
+            actions: self.policy.encode_actions(&observation.actions),
+        }
+    }
+
+    fn act(
+        &mut self,
+        batch: &[&ActionDecision],
+        mode: ActMode,
+        rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<(u32, f32)>> {
+        let chosen = match mode {
+            ActMode::Greedy => self.policy.greedy(batch)?,
+            ActMode::Sample | ActMode::Uniform => self.policy.sample(batch, rng)?,
+        };
+        Ok(chosen.iter().map(|c| (c.action, c.log_prob)).collect())
+    }
+}
+
+impl Learner for PolicyLearner {
+    fn update(
+        &mut self,
+        groups: &[Vec<(Episode<ActionDecision>, f64)>],
+        _rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<serde_json::Value> {
+        let groups: Vec<Vec<GrpoEpisode<ActionDecision>>> = groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|(episode, reward)| GrpoEpisode {
+                        steps: episode
+                            .decisions
+                            .iter()
+                            .map(|d| Step {
+                                decision: d.encoded.clone(),
+                                action: d.action,
+                                sampled_log_prob: d.log_prob,
+                            })
+                            .collect(),
+                        reward: *reward,
+                    })
+                    .collect()
+            })
+            .collect();
+        let stats = self
+            .trainer
+            .update(&self.policy, &groups)
+            .context("GRPO update")?;
+        Ok(serde_json::to_value(stats)?)
+    }
+}
