@@ -13,7 +13,7 @@ use derl_tests::sandbox;
 fn check(name: &str) {
     let bundled = derl::bundled::environment(name).expect("bundled");
     let plugin = EnvironmentPlugin::load(
-        &sandbox(),
+        sandbox(),
         bundled.bytes,
         &[],
         Limits::default(),
@@ -32,9 +32,14 @@ fn check(name: &str) {
     }
     assert_eq!(report.expert_success.len(), Split::ALL.len(), "{name}");
     let info = plugin.info();
-    assert!(info.primitives.len() >= 4, "{name}: at least four primitives");
     assert!(
-        info.primitives.iter().any(|p| p.name == "success" || p.name == "outcome"),
+        info.primitives.len() >= 4,
+        "{name}: at least four primitives"
+    );
+    assert!(
+        info.primitives
+            .iter()
+            .any(|p| p.name == "success" || p.name == "outcome"),
         "{name}: a success primitive"
     );
     assert!(
@@ -42,7 +47,10 @@ fn check(name: &str) {
         "{name}: thousands of train tasks"
     );
     for split in [Split::Validation, Split::Test, Split::Ood] {
-        assert!(plugin.task_count(split) >= 500, "{name}: hundreds of {split} tasks");
+        assert!(
+            plugin.task_count(split) >= 500,
+            "{name}: hundreds of {split} tasks"
+        );
     }
 }
 
@@ -65,7 +73,7 @@ fn arith_passes_the_conformance_suite() {
 fn corridor_passes_the_conformance_suite() {
     let bundled = derl::bundled::environment("corridor").unwrap();
     let plugin = EnvironmentPlugin::load(
-        &sandbox(),
+        sandbox(),
         bundled.bytes,
         &[],
         Limits::default(),

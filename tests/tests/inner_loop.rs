@@ -48,7 +48,7 @@ fn scratch(name: &str) -> PathBuf {
 fn training_lifts_success_well_above_chance() {
     let sandbox = sandbox();
     let untrained = run_job(
-        &sandbox,
+        sandbox,
         &InnerJob {
             inner: InnerConfig {
                 updates: 0,
@@ -59,7 +59,7 @@ fn training_lifts_success_well_above_chance() {
         |_| {},
     )
     .unwrap();
-    let trained = run_job(&sandbox, &corridor_job("success + 0.5*has_key", 3), |_| {}).unwrap();
+    let trained = run_job(sandbox, &corridor_job("success + 0.5*has_key", 3), |_| {}).unwrap();
     let before = untrained.validation_success();
     let after = trained.validation_success();
     assert!(
@@ -81,12 +81,12 @@ fn the_same_job_gives_the_same_result() {
         ..corridor_job("success + 0.5*has_key", 11)
     };
     let mut first_updates = Vec::new();
-    let first = run_job(&sandbox, &job, |u| first_updates.push(u.clone())).unwrap();
+    let first = run_job(sandbox, &job, |u| first_updates.push(u.clone())).unwrap();
     let mut second_updates = Vec::new();
-    let second = run_job(&sandbox, &job, |u| second_updates.push(u.clone())).unwrap();
+    let second = run_job(sandbox, &job, |u| second_updates.push(u.clone())).unwrap();
     assert_eq!(first, second);
     assert_eq!(first_updates, second_updates);
-    let other_seed = run_job(&sandbox, &InnerJob { seed: 12, ..job }, |_| {}).unwrap();
+    let other_seed = run_job(sandbox, &InnerJob { seed: 12, ..job }, |_| {}).unwrap();
     assert_ne!(first.last_update, other_seed.last_update);
 }
 
@@ -102,15 +102,15 @@ fn a_checkpoint_reloads_to_identical_scores() {
         checkpoint: Some(dir.clone()),
         ..corridor_job("success + 0.5*has_key", 5)
     };
-    run_job(&sandbox, &job, |_| {}).unwrap();
+    run_job(sandbox, &job, |_| {}).unwrap();
     let score = |seed: u64| {
-        let env = job.env.load(&sandbox).unwrap();
+        let env = job.env.load(sandbox).unwrap();
         let features = env.info().feature_count as usize;
         let mut learner = PolicyLearner::warm_start(&job.policy, &dir, features, 0).unwrap();
         let mut pool = EnvPool::new(env, 9);
         evaluate(&mut pool, &mut learner, &[Split::Validation], 32, seed).unwrap()
     };
-    let fresh_env = job.env.load(&sandbox).unwrap();
+    let fresh_env = job.env.load(sandbox).unwrap();
     let mut reference = PolicyLearner::new(&job.policy, 0, 1).unwrap();
     let untrained = evaluate(
         &mut EnvPool::new(fresh_env, 9),
@@ -138,7 +138,7 @@ fn a_checkpoint_reloads_to_identical_scores() {
 fn a_program_that_does_not_fit_the_environment_is_the_rewards_fault() {
     let sandbox = sandbox();
     for program in ["success + g3", "sucess", "1 +"] {
-        let error = run_job(&sandbox, &corridor_job(program, 0), |_| {}).unwrap_err();
+        let error = run_job(sandbox, &corridor_job(program, 0), |_| {}).unwrap_err();
         assert!(
             matches!(error, JobError::InvalidProgram(_)),
             "{program}: {error}"
@@ -153,7 +153,7 @@ fn a_reward_that_returns_nan_stops_training_with_invalid_output() {
     // Both primitives are 0 or 1; 0/0 is defined as 0 by the language, but
     // an overflow to infinity is an invalid output.
     let job = corridor_job("1e308 * 1e308 * (success + 1)", 0);
-    let error = run_job(&sandbox, &job, |_| {}).unwrap_err();
+    let error = run_job(sandbox, &job, |_| {}).unwrap_err();
     let JobError::Reward(plugin_error) = &error else {
         panic!("expected a reward failure, got {error}");
     };

@@ -84,7 +84,7 @@ impl Direct {
             .get_export_index(&mut store, Some(&interface), "score")
             .expect("exports score");
         let score = instance
-            .get_typed_func(&mut store, &score)
+            .get_typed_func(&mut store, score)
             .expect("score has the WIT signature");
         Direct { store, score }
     }

@@ -125,7 +125,7 @@ impl Actor for PolicyLearner {
     type Encoded = ActionDecision;
 
     fn encode(&self, observation: &Observation) -> ActionDecision {
-        let numeric: Vec<f32> = observation.features.iter().map(|&v| v as f32).collect();
+        let numeric: Vec<f32> = observation.features.to_vec();
         let mut encoded = self.policy.encode_observation(&observation.text, &numeric);
         if self.goal_repeats > 0
             && let Some(goal) = observation.text.lines().find(|l| !l.trim().is_empty())

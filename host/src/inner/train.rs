@@ -10,6 +10,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+/// One GRPO group: episodes of the same task and seed with their rewards.
+pub type ScoredGroup<E> = Vec<(Episode<E>, f64)>;
+
 /// A policy the inner loop can train: it acts, and it learns from groups of
 /// scored episodes.
 pub trait Learner: Actor {
@@ -20,7 +23,7 @@ pub trait Learner: Actor {
     /// When the computation fails.
     fn update(
         &mut self,
-        groups: &[Vec<(Episode<Self::Encoded>, f64)>],
+        groups: &[ScoredGroup<Self::Encoded>],
         rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<serde_json::Value>;
 }

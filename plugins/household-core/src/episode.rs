@@ -29,7 +29,7 @@ pub struct Episode {
 impl Episode {
     /// Starts an episode of `spec` (task `task` of `split`) with `seed`.
     pub fn start(spec: TaskSpec, split: Split, task: u32, seed: u64, max_steps: u32) -> Episode {
-        let mut rng = Rng::from_parts(&[0x706c_6163_65, split.index(), u64::from(task), seed]);
+        let mut rng = Rng::from_parts(&[0x70_6c61_6365, split.index(), u64::from(task), seed]);
         let world = World::populate(&spec, &mut rng);
         let mut tally = Tally::default();
         tally.observe(&spec, &world, None);

@@ -64,7 +64,7 @@ impl<T: RewardCell> RewardGuest for T {
         if stride == 0 && !batch.values.is_empty() {
             return Err("a batch with values must have a non-zero stride".to_owned());
         }
-        if stride != 0 && batch.values.len() % stride != 0 {
+        if stride != 0 && !batch.values.len().is_multiple_of(stride) {
             return Err(format!(
                 "batch of {} values is not a whole number of rows of {stride}",
                 batch.values.len()
