@@ -70,6 +70,8 @@ struct Run {
     /// Sum of every episode's final primitives, to check that both sides
     /// played the same episodes.
     primitive_sum: f64,
+    /// Bytes of observation text and action labels returned, all steps.
+    observation_bytes: u64,
 }
 
 fn timed_run(env: &mut impl Stepper) -> Run {
@@ -77,6 +79,7 @@ fn timed_run(env: &mut impl Stepper) -> Run {
     let tasks = env.task_count(Split::Train);
     let mut steps = 0u64;
     let mut primitive_sum = 0.0;
+    let mut observation_bytes = 0u64;
     let started = Instant::now();
     for episode in 0..EPISODES {
         let mut obs = env.reset(Split::Train, episode % tasks, u64::from(episode));
@@ -93,12 +96,15 @@ fn timed_run(env: &mut impl Stepper) -> Run {
                 break;
             }
             obs = result.observation;
+            observation_bytes +=
+                (obs.text.len() + obs.actions.iter().map(String::len).sum::<usize>()) as u64;
         }
     }
     Run {
         steps_per_second: steps as f64 / started.elapsed().as_secs_f64(),
         steps,
         primitive_sum,
+        observation_bytes,
     }
 }
 
@@ -107,33 +113,44 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Median steps/s of the native core and of the component, runs alternating.
-fn throughput<E: Environment>(name: &str, sandbox: &Sandbox, bytes: &[u8]) {
+fn wasm(name: &str, sandbox: &Sandbox, bytes: &[u8]) -> Wasm {
     let plugin = EnvironmentPlugin::load(sandbox, bytes, &[], Limits::default(), Grants::default())
         .unwrap_or_else(|e| panic!("{name}: component does not load: {e}"));
     let instance = plugin.instance(0).expect("instance");
-    let mut wasm = Wasm { plugin, instance };
+    Wasm { plugin, instance }
+}
+
+/// Median steps/s of the native core, of the component, and of the
+/// component without fuel metering, runs alternating.
+fn throughput<E: Environment>(name: &str, sandboxes: &[Sandbox; 2], bytes: &[u8]) {
     let mut native = Native(E::new());
-    let (mut native_rates, mut wasm_rates) = (Vec::new(), Vec::new());
-    let mut steps = 0;
+    let mut metered = wasm(name, &sandboxes[0], bytes);
+    let mut unmetered = wasm(name, &sandboxes[1], bytes);
+    let mut rates = [Vec::new(), Vec::new(), Vec::new()];
+    let (mut steps, mut bytes_per_step) = (0, 0.0);
     for _ in 0..RUNS {
         let n = timed_run(&mut native);
-        let w = timed_run(&mut wasm);
-        assert_eq!(
-            (n.steps, n.primitive_sum.to_bits()),
-            (w.steps, w.primitive_sum.to_bits()),
-            "{name}: native and wasm episodes must match step for step"
-        );
+        let runs = [timed_run(&mut metered), timed_run(&mut unmetered)];
+        for w in &runs {
+            assert_eq!(
+                (n.steps, n.primitive_sum.to_bits(), n.observation_bytes),
+                (w.steps, w.primitive_sum.to_bits(), w.observation_bytes),
+                "{name}: native and wasm episodes must match step for step"
+            );
+        }
         steps = n.steps;
-        native_rates.push(n.steps_per_second);
-        wasm_rates.push(w.steps_per_second);
+        bytes_per_step = n.observation_bytes as f64 / n.steps as f64;
+        for (rate, run) in rates.iter_mut().zip([&n, &runs[0], &runs[1]]) {
+            rate.push(run.steps_per_second);
+        }
     }
-    let (n, w) = (median(native_rates), median(wasm_rates));
+    let [n, w, u] = rates.map(median);
     println!(
-        "| {name} | {steps} | {n:.0} | {w:.0} | {:.2} | {:.2} | {:.2}x |",
+        "| {name} | {steps} | {bytes_per_step:.0} | {n:.0} | {w:.0} | {:.2} | {:.2} | {:.2}x | {:.2}x |",
         1e6 / n,
         1e6 / w,
-        n / w
+        n / w,
+        n / u
     );
 }
 
@@ -228,17 +245,27 @@ fn load_average() -> String {
 
 fn main() {
     println!("load average (1, 5, 15 min) at start: {}\n", load_average());
-    let sandbox = Sandbox::new(SandboxConfig::default()).expect("sandbox");
+    let sandboxes = [true, false].map(|fuel| {
+        Sandbox::new(SandboxConfig {
+            fuel,
+            ..SandboxConfig::default()
+        })
+        .expect("sandbox")
+    });
     println!(
         "## Steps per second ({EPISODES} random-action train episodes per run, median of {RUNS} alternating runs)\n"
     );
     println!(
-        "| environment | steps per run | native steps/s | wasm steps/s | native us/step | wasm us/step | wasm time / native time |"
+        "| environment | steps per run | observation bytes per step | native steps/s | wasm steps/s | native us/step | wasm us/step | wasm time / native time | same, fuel metering off |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    throughput::<household_core::Household>("household", &sandbox, derl_artifacts::HOUSEHOLD_BYTES);
-    throughput::<lab_core::Lab>("lab", &sandbox, derl_artifacts::LAB_BYTES);
-    throughput::<arith_core::Arith>("arith", &sandbox, derl_artifacts::ARITH_BYTES);
+    println!("|---|---|---|---|---|---|---|---|---|");
+    throughput::<household_core::Household>(
+        "household",
+        &sandboxes,
+        derl_artifacts::HOUSEHOLD_BYTES,
+    );
+    throughput::<lab_core::Lab>("lab", &sandboxes, derl_artifacts::LAB_BYTES);
+    throughput::<arith_core::Arith>("arith", &sandboxes, derl_artifacts::ARITH_BYTES);
 
     println!(
         "\n## Success rate ({SUCCESS_EPISODES} episodes per split and policy, native cores, default settings)\n"
