@@ -93,11 +93,11 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
     let (config, _) = read_config(&args.dir)?;
     match read_summary(&args.dir) {
         Ok(summary) => {
-            print!("{}", summary.table());
-            println!(
-                "\nmarkdown: {}",
+            out(&format!(
+                "{}\nmarkdown: {}\n",
+                summary.table(),
                 args.dir.join(crate::outer::runner::REPORT_FILE).display()
-            );
+            ));
         }
         Err(_) => {
             let path = args.dir.join(crate::outer::runner::TRAJECTORY_FILE);
@@ -108,23 +108,24 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
                 .map(serde_json::from_str)
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("{} is damaged", path.display()))?;
-            println!(
-                "{} is unfinished ({} of {} iterations); `derl run --resume {}` finishes it.",
+            let mut text = format!(
+                "{} is unfinished ({} of {} iterations); `derl run --resume {}` finishes it.\n",
                 args.dir.display(),
                 rows.iter().map(|r| r.iteration + 1).max().unwrap_or(0),
                 config.outer.iterations,
                 args.dir.display()
             );
             for row in rows {
-                println!(
-                    "iteration {:>3}  {:<12} best {:.3}  mean {:.3}  {}",
+                text.push_str(&format!(
+                    "iteration {:>3}  {:<12} best {:.3}  mean {:.3}  {}\n",
                     row.iteration + 1,
                     row.method.name(),
                     row.best,
                     row.mean,
                     row.best_program
-                );
+                ));
             }
+            out(&text);
         }
     }
     Ok(())
@@ -175,16 +176,21 @@ fn execute(
 }
 
 fn print_summary(summary: &Summary, dir: &Path, started: Instant) {
-    println!();
-    print!("{}", summary.table());
     let seconds = started.elapsed().as_secs();
-    println!(
-        "\nwall time {}m {:02}s; run directory {} (`derl report {}`)",
+    out(&format!(
+        "\n{}\nwall time {}m {:02}s; run directory {} (`derl report {}`)\n",
+        summary.table(),
         seconds / 60,
         seconds % 60,
         dir.display(),
         dir.display()
-    );
+    ));
+}
+
+/// Writes to standard output, ignoring a closed pipe (`derl report DIR | head`).
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// `runs/NAME`, or the first of `runs/NAME-2`, `runs/NAME-3`, ... that
