@@ -168,19 +168,10 @@ impl Episode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::{Draft, Op};
+    use crate::problem::Op;
 
     fn problem() -> Problem {
-        let mut draft = Draft::new();
-        draft.state("Ann has 20 dollars.".into(), &[(20, "dollars")]);
-        draft.state(
-            "She buys 4 pens at 3 dollars each.".into(),
-            &[(4, "pens"), (3, "dollars each")],
-        );
-        draft.ask("How many dollars are left?".into(), &[]);
-        let cost = draft.compute(Op::Multiply, 4, 3).unwrap();
-        draft.compute(Op::Subtract, 20, cost).unwrap();
-        draft.finish("shopping").unwrap()
+        crate::problem::fixtures::shopping_problem()
     }
 
     fn index_where(episode: &Episode, wanted: impl Fn(&Action) -> bool) -> u32 {

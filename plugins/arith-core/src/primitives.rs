@@ -83,20 +83,11 @@ pub fn measure(episode: &Episode) -> Vec<f64> {
 mod tests {
     use super::*;
     use crate::pool::Action;
-    use crate::problem::{Draft, Op, Problem};
+    use crate::problem::{Op, Problem};
 
     /// 20 - 4 * 3 = 8.
     fn problem() -> Problem {
-        let mut draft = Draft::new();
-        draft.state("Ann has 20 dollars.".into(), &[(20, "dollars")]);
-        draft.state(
-            "She buys 4 pens at 3 dollars each.".into(),
-            &[(4, "pens"), (3, "dollars each")],
-        );
-        draft.ask("How many dollars are left?".into(), &[]);
-        let cost = draft.compute(Op::Multiply, 4, 3).unwrap();
-        draft.compute(Op::Subtract, 20, cost).unwrap();
-        draft.finish("shopping").unwrap()
+        crate::problem::fixtures::shopping_problem()
     }
 
     /// A step of a scripted test episode.

@@ -339,8 +339,35 @@ pub fn name_hash(name: &str) -> u64 {
     })
 }
 
+/// Problems shared by the crate's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Draft, Op, Problem};
+
+    /// "Ann has 20 dollars and buys 4 pens at 3 dollars each": 20 - 4 * 3 = 8,
+    /// before `finish`.
+    pub(crate) fn shopping() -> Draft {
+        let mut draft = Draft::new();
+        draft.state("Ann has 20 dollars.".into(), &[(20, "dollars")]);
+        draft.state(
+            "She buys 4 pens at 3 dollars each.".into(),
+            &[(4, "pens"), (3, "dollars each")],
+        );
+        draft.ask("How many dollars are left?".into(), &[]);
+        let cost = draft.compute(Op::Multiply, 4, 3).unwrap();
+        draft.compute(Op::Subtract, 20, cost).unwrap();
+        draft
+    }
+
+    /// [`shopping`], finished.
+    pub(crate) fn shopping_problem() -> Problem {
+        shopping().finish("shopping").unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixtures::shopping;
     use super::*;
 
     #[test]
@@ -384,19 +411,6 @@ mod tests {
         assert_eq!(Op::Divide.apply(42, 1), None);
         assert_eq!(Op::Multiply.apply(MAX_VALUE, 2), None);
         assert_eq!(Op::Add.apply(MAX_VALUE, 1), None);
-    }
-
-    fn shopping() -> Draft {
-        let mut draft = Draft::new();
-        draft.state("Ann has 20 dollars.".into(), &[(20, "dollars")]);
-        draft.state(
-            "She buys 4 pens at 3 dollars each.".into(),
-            &[(4, "pens"), (3, "dollars each")],
-        );
-        draft.ask("How many dollars are left?".into(), &[]);
-        let cost = draft.compute(Op::Multiply, 4, 3).unwrap();
-        draft.compute(Op::Subtract, 20, cost).unwrap();
-        draft
     }
 
     #[test]

@@ -89,19 +89,9 @@ pub fn observation_text(episode: &Episode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::Draft;
 
     fn episode() -> Episode {
-        let mut draft = Draft::new();
-        draft.state("Ann has 20 dollars.".into(), &[(20, "dollars")]);
-        draft.state(
-            "She buys 4 pens at 3 dollars each.".into(),
-            &[(4, "pens"), (3, "dollars each")],
-        );
-        draft.ask("How many dollars are left?".into(), &[]);
-        let cost = draft.compute(Op::Multiply, 4, 3).unwrap();
-        draft.compute(Op::Subtract, 20, cost).unwrap();
-        Episode::new(draft.finish("shopping").unwrap(), 10)
+        Episode::new(crate::problem::fixtures::shopping_problem(), 10)
     }
 
     #[test]
