@@ -1,26 +1,15 @@
 //! Environments named on the command line: a bundled name or a file path,
 //! plus `--set key=value` settings.
 
-use crate::bundled;
+use crate::inner::EnvSpec;
+use crate::inner::job::component_bytes;
 use crate::plugin::EnvironmentPlugin;
-use anyhow::{Context, bail};
-use derl_sandbox::{Grants, Limits, Sandbox};
-use std::borrow::Cow;
-use std::path::Path;
+use anyhow::Context;
+use derl_sandbox::Sandbox;
 
 /// The bytes of the environment `spec`: a bundled name (`household`) or a path.
-pub(crate) fn environment_bytes(spec: &str) -> anyhow::Result<Cow<'static, [u8]>> {
-    if let Some(bundled) = bundled::environment(spec) {
-        return Ok(Cow::Borrowed(bundled.bytes));
-    }
-    let path = Path::new(spec);
-    if !path.exists() {
-        bail!(
-            "`{spec}` is neither a bundled environment ({}) nor an existing file",
-            bundled::environment_names().join(", ")
-        );
-    }
-    Ok(Cow::Owned(super::read_component(path)?))
+pub(crate) fn environment_bytes(spec: &str) -> anyhow::Result<Vec<u8>> {
+    component_bytes(spec, "environment")
 }
 
 /// Parses `key=value` settings.
@@ -42,14 +31,10 @@ pub(crate) fn load_environment(
     spec: &str,
     settings: &[String],
 ) -> anyhow::Result<EnvironmentPlugin> {
-    let bytes = environment_bytes(spec)?;
-    let settings = parse_settings(settings)?;
-    EnvironmentPlugin::load(
-        sandbox,
-        &bytes,
-        &settings,
-        Limits::default(),
-        Grants::default(),
-    )
-    .with_context(|| format!("loading environment `{spec}`"))
+    EnvSpec {
+        component: spec.to_owned(),
+        settings: parse_settings(settings)?,
+        sha256: None,
+    }
+    .load(sandbox)
 }

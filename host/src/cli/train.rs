@@ -3,8 +3,8 @@
 
 use crate::experiment::RunDir;
 use crate::inner::{
-    EnvPool, EnvSpec, InnerConfig, InnerJob, InnerResult, PolicyConfig, PolicyLearner, RewardSpec,
-    UpdateRecord, evaluate, run_job,
+    EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, PolicyLearner,
+    RewardSpec, UpdateRecord, evaluate, run_job,
 };
 use anyhow::Context;
 use clap::Args;
@@ -153,15 +153,7 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
     };
     let mut pool = EnvPool::new(env, args.seed);
     let (evaluation, steps) = evaluate(&mut pool, &mut learner, &splits, args.episodes, args.seed)?;
-    println!("{:<12} {:>8} {:>8}", "split", "greedy", "sampled");
-    for (split, greedy, sampled) in &evaluation.splits {
-        println!(
-            "{:<12} {:>7.1}% {:>7.1}%",
-            split.name(),
-            100.0 * greedy,
-            100.0 * sampled
-        );
-    }
+    println!("{}", split_table(&evaluation));
     println!(
         "{} episodes per split, {steps} environment steps",
         args.episodes
@@ -185,17 +177,25 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
 
 /// The success table printed at the end of training.
 fn result_table(result: &InnerResult) -> String {
-    let mut text = format!("reward: {}\n", result.reward);
-    text += &format!("{:<12} {:>8} {:>8}\n", "split", "greedy", "sampled");
-    for (split, greedy, sampled) in &result.evaluation.splits {
+    format!(
+        "reward: {}\n{}",
+        result.reward,
+        split_table(&result.evaluation)
+    )
+}
+
+/// Greedy and sampled success per split, one line each.
+fn split_table(evaluation: &Evaluation) -> String {
+    let mut text = format!("{:<12} {:>8} {:>8}", "split", "greedy", "sampled");
+    for (split, greedy, sampled) in &evaluation.splits {
         text += &format!(
-            "{:<12} {:>7.1}% {:>7.1}%\n",
+            "\n{:<12} {:>7.1}% {:>7.1}%",
             split.name(),
             100.0 * greedy,
             100.0 * sampled
         );
     }
-    text.trim_end().to_owned()
+    text
 }
 
 fn progress_bar(steps: u32) -> ProgressBar {
