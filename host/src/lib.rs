@@ -16,5 +16,6 @@ pub mod inner;
 pub mod outer;
 pub mod plugin;
 pub mod python_reward;
+pub mod report;
 
 pub use derl_sandbox as sandbox;

@@ -42,7 +42,7 @@ enum Command {
     Run(run::RunArgs),
     /// The demo: DERL vs outcome-only vs the heuristic on household, in minutes.
     Demo(run::DemoArgs),
-    /// Print the comparison table of a run directory.
+    /// Print the comparison table of a run directory and write its charts, report.md and report/index.html.
     Report(run::ReportArgs),
 }
 

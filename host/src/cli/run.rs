@@ -3,8 +3,7 @@
 
 use crate::experiment::{ExperimentConfig, Method};
 use crate::outer::{
-    LocalExecutor, Observer, RunOptions, RunStatus, Summary, TrajectoryRow, read_config,
-    read_summary, resume, start,
+    LocalExecutor, Observer, RunOptions, RunStatus, Summary, read_config, resume, start,
 };
 use anyhow::Context;
 use clap::Args;
@@ -90,32 +89,23 @@ pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let (config, _) = read_config(&args.dir)?;
-    match read_summary(&args.dir) {
-        Ok(summary) => {
-            out(&format!(
-                "{}\nmarkdown: {}\n",
-                summary.table(),
-                args.dir.join(crate::outer::runner::REPORT_FILE).display()
-            ));
-        }
-        Err(_) => {
-            let path = args.dir.join(crate::outer::runner::TRAJECTORY_FILE);
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let rows: Vec<TrajectoryRow> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(serde_json::from_str)
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("{} is damaged", path.display()))?;
+    let records = crate::report::RunRecords::read(&args.dir)?;
+    let files = crate::report::write(&records)?;
+    let mut text = match &records.summary {
+        Some(summary) => summary.table(),
+        None => {
             let mut text = format!(
                 "{} is unfinished ({} of {} iterations); `derl run --resume {}` finishes it.\n",
                 args.dir.display(),
-                rows.iter().map(|r| r.iteration + 1).max().unwrap_or(0),
-                config.outer.iterations,
+                records.completed_iterations(),
+                records.planned_iterations(),
                 args.dir.display()
             );
-            for row in rows {
+            let methods = crate::report::series::trajectories(
+                &records.trajectory,
+                &records.config.experiment.methods,
+            );
+            for row in methods.iter().flat_map(|m| &m.rows) {
                 text.push_str(&format!(
                     "iteration {:>3}  {:<12} best {:.3}  mean {:.3}  {}\n",
                     row.iteration + 1,
@@ -125,10 +115,21 @@ pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
                     row.best_program
                 ));
             }
-            out(&text);
+            text
         }
-    }
+    };
+    text.push_str(&report_paths(&files));
+    out(&text);
     Ok(())
+}
+
+/// The files of a report, one a line, the page first.
+fn report_paths(files: &crate::report::ReportFiles) -> String {
+    let mut text = String::from("\nreport:\n");
+    for path in files.all() {
+        text.push_str(&format!("  {}\n", path.display()));
+    }
+    text
 }
 
 fn execute(
@@ -164,6 +165,12 @@ fn execute(
     match status? {
         RunStatus::Finished(summary) => {
             print_summary(&summary, dir, started);
+            // The run is complete on disk whatever happens here: a report
+            // that cannot be drawn is a warning, and `derl report` retries.
+            match crate::report::write_report(dir) {
+                Ok(files) => out(&report_paths(&files)),
+                Err(error) => eprintln!("derl: warning: no report written: {error:#}"),
+            }
             Ok(())
         }
         RunStatus::Stopped {
