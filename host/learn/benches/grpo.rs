@@ -179,7 +179,12 @@ fn main() {
             .map(|i| PathBuf::from(args.get(i + 1).expect("--export needs a directory")))
     };
     let threads = candle_core::utils::get_num_threads();
+    // The PyTorch twin (benches/grpo_torch.py) implements the bag-of-features model.
     let config = ActionPolicyConfig::default();
+    assert!(
+        !config.clause_attention,
+        "the PyTorch twin has no clause attention"
+    );
     println!(
         "derl-learn GRPO bench: candle CPU, {threads} thread(s); policy embedding {} x {}, hidden {}",
         1usize << config.featurizer.bucket_bits,

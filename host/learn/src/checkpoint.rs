@@ -204,6 +204,8 @@ mod tests {
             hidden_dim: 10,
             numeric_dim: 1,
             seed: 21,
+            clause_attention: true,
+            max_clauses: 8,
         }
     }
 

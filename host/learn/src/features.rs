@@ -150,10 +150,36 @@ impl Featurizer {
         ids
     }
 
+    /// Bucket ids of each clause of `text` (see [`clauses`]), empty clauses dropped.
+    pub fn encode_clauses(&self, text: &str) -> Vec<Vec<u32>> {
+        clauses(text)
+            .map(|clause| self.encode(clause))
+            .filter(|ids| !ids.is_empty())
+            .collect()
+    }
+
     /// The top `bucket_bits` bits of the hash (FNV's best-mixed bits).
     fn bucket(&self, hash: u64) -> u32 {
         (hash >> (64 - self.config.bucket_bits)) as u32
     }
+}
+
+/// The clauses of `text`: pieces separated by a line break, a `;`, or a sentence end (`.`,
+/// `!` or `?` followed by white space or the end of the text, so `3.5` stays whole).
+pub fn clauses(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut pieces = Vec::new();
+    for (at, &byte) in bytes.iter().enumerate() {
+        let sentence_end = matches!(byte, b'.' | b'!' | b'?')
+            && bytes.get(at + 1).is_none_or(u8::is_ascii_whitespace);
+        if byte == b'\n' || byte == b';' || sentence_end {
+            pieces.push(&text[start..at]);
+            start = at + 1;
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces.into_iter().filter(|piece| !piece.trim().is_empty())
 }
 
 fn lowercase_words(text: &str) -> Vec<String> {
@@ -221,6 +247,30 @@ mod tests {
         assert!(ids.iter().all(|&id| (id as usize) < featurizer.buckets()));
         let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
         assert!(distinct.len() > 200, "hash spreads over the buckets");
+    }
+
+    #[test]
+    fn clauses_split_at_lines_semicolons_and_sentence_ends() {
+        let text = "Your task is to: put a mug in shelf 1.\nKnown: unvisited cabinet 1; \
+                    searched desk 1 with a pen 2.\nAdd 3.5 and 2! Done?";
+        let pieces: Vec<&str> = clauses(text).map(str::trim).collect();
+        assert_eq!(
+            pieces,
+            [
+                "Your task is to: put a mug in shelf 1",
+                "Known: unvisited cabinet 1",
+                "searched desk 1 with a pen 2",
+                "Add 3.5 and 2",
+                "Done",
+            ]
+        );
+        assert_eq!(clauses(" . ;\n").count(), 0);
+        let featurizer = featurizer();
+        let encoded = featurizer.encode_clauses("red block. ...; blue");
+        assert_eq!(
+            encoded,
+            [featurizer.encode("red block"), featurizer.encode("blue")]
+        );
     }
 
     #[test]

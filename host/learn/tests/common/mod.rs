@@ -154,6 +154,8 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
         hidden_dim: 32,
         numeric_dim: 0,
         seed,
+        clause_attention: true,
+        max_clauses: 48,
     }
 }
 
