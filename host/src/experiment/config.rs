@@ -666,6 +666,23 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_config_parses_and_round_trips() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let config = ExperimentConfig::from_toml(&text, &path.display().to_string())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(parse(&config.to_toml().unwrap()).unwrap(), config);
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "demo, household, lab and arith configs: {seen}");
+    }
+
+    #[test]
     fn a_minimal_config_takes_every_default() {
         let config = parse("[env]\ncomponent = \"corridor\"\n").unwrap();
         assert_eq!(config, ExperimentConfig::with_env("corridor"));
