@@ -336,15 +336,17 @@ fn venv_tool(root: &Path) -> PathBuf {
 }
 
 /// The override when given (it must exist), else the first existing
-/// candidate.
+/// candidate; made absolute, because the build runs the tool from a scratch
+/// directory where a relative `./.venv-componentize/...` would not resolve.
 fn locate_in(
     override_path: Option<OsString>,
     candidates: &[PathBuf],
 ) -> Result<PathBuf, BuildError> {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if let Some(path) = override_path.filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         return if path.is_file() {
-            Ok(path)
+            Ok(absolute(&path))
         } else {
             Err(BuildError::ToolOverrideMissing { path })
         };
@@ -352,7 +354,7 @@ fn locate_in(
     candidates
         .iter()
         .find(|c| c.is_file())
-        .cloned()
+        .map(|c| absolute(c))
         .ok_or_else(|| BuildError::ToolMissing {
             searched: candidates.to_vec(),
         })
@@ -630,6 +632,28 @@ mod tests {
             locate_in(Some(OsString::new()), std::slice::from_ref(&existing)).unwrap(),
             existing
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_relative_tool_path_is_made_absolute() {
+        // The build runs the tool from a scratch directory: `./.venv-componentize/...`
+        // found from the repository root must not be handed over relative.
+        let exe = std::env::current_exe().unwrap();
+        // `../../..` up to the root, then down to the executable: relative to the cwd.
+        let cwd = std::env::current_dir().unwrap();
+        let mut relative: PathBuf = cwd
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .map(|_| "..")
+            .collect();
+        relative.push(exe.strip_prefix("/").unwrap());
+        assert!(relative.is_relative() && relative.is_file());
+        let found = locate_in(None, std::slice::from_ref(&relative)).unwrap();
+        assert!(found.is_absolute(), "{}", found.display());
+        assert!(found.is_file() && found.ends_with(exe.file_name().unwrap()));
+        let overridden = locate_in(Some(relative.clone().into_os_string()), &[]).unwrap();
+        assert_eq!(overridden, found);
     }
 
     #[test]
