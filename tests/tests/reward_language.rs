@@ -3,7 +3,8 @@
 //! bit), describes itself, and every hostile program ends in a typed error.
 
 use derl::plugin::RewardProgram;
-use derl_lang::{BinaryOp, Expr, ParseErrorKind, Program, compile, parse};
+use derl_lang::strategies::expr;
+use derl_lang::{ParseErrorKind, Program, compile, parse};
 use derl_sandbox::{Limits, PluginError, PluginErrorKind};
 use derl_tests::sandbox;
 use proptest::prelude::*;
@@ -106,53 +107,7 @@ fn score_directly(bytes: &[u8], stride: u32, values: &[f64]) -> Result<Vec<f64>,
     Direct::new(bytes).score(stride, values)
 }
 
-// Random programs: trees built here, printed, parsed back.
-
-fn number() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        4 => (0u32..1000).prop_map(|n| f64::from(n) / 100.0),
-        1 => prop::sample::select(vec![0.0, 1e300, 1e-300, f64::MAX, 5e-324]),
-        1 => any::<u64>()
-            .prop_map(|bits| f64::from_bits(bits).abs())
-            .prop_filter("finite", |x| x.is_finite()),
-    ]
-}
-
-fn expr() -> impl Strategy<Value = Expr> {
-    use BinaryOp::*;
-    let leaf = prop_oneof![
-        number().prop_map(Expr::Number),
-        (0usize..4).prop_map(Expr::Primitive),
-    ];
-    leaf.prop_recursive(5, 40, 3, |inner| {
-        let b = |e: Expr| Box::new(e);
-        let op = prop::sample::select(vec![Add, Sub, Mul, Div, Lt, Le, Gt, Ge, Eq, Ne, Min, Max]);
-        prop_oneof![
-            inner.clone().prop_map(move |a| Expr::Neg(b(a))),
-            inner.clone().prop_map(move |a| Expr::Abs(b(a))),
-            (op.clone(), inner.clone(), inner.clone()).prop_map(move |(op, l, r)| Expr::Binary(
-                op,
-                b(l),
-                b(r)
-            )),
-            (op, inner.clone(), inner.clone()).prop_map(move |(op, l, r)| Expr::Binary(
-                op,
-                b(l),
-                b(r)
-            )),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(move |(c, t, o)| Expr::If(
-                b(c),
-                b(t),
-                b(o)
-            )),
-            (inner.clone(), inner.clone(), inner).prop_map(move |(x, lo, hi)| Expr::Clamp(
-                b(x),
-                b(lo),
-                b(hi)
-            )),
-        ]
-    })
-}
+// Random programs (derl_lang::strategies), printed, parsed back.
 
 /// Finite primitive values: ordinary ones, and often the signed zeros and
 /// extremes where min/max, division and overflow are delicate.
@@ -172,7 +127,7 @@ proptest! {
 
     #[test]
     fn compiled_and_native_agree_bit_for_bit(
-        tree in expr(),
+        tree in expr(4, 5, 40),
         extra_columns in 0usize..2,
         batches in prop::collection::vec(prop::collection::vec(value(), 0..40), 1..4),
     ) {

@@ -30,6 +30,8 @@ mod eval;
 mod parse;
 #[cfg(test)]
 mod proptests;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
 
 pub use ast::{BinaryOp, Expr, Program};
 pub use compile::{CompileError, compile};

@@ -1,64 +1,12 @@
 //! Property tests: normalized text parses back to the same tree, arbitrary
 //! token soup never panics the parser, evaluation never panics.
 
-use crate::ast::{BinaryOp, Expr, Program};
+use crate::ast::Program;
 use crate::parse;
+use crate::strategies::expr;
 use proptest::prelude::*;
 
 const NAMES: [&str; 3] = ["success", "progress", "steps"];
-
-/// Finite, non-negative numbers: the constants the parser produces.
-fn number() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        Just(0.0),
-        Just(0.5),
-        Just(0.1),
-        (0u32..10_000).prop_map(|n| f64::from(n) / 100.0),
-        any::<u64>()
-            .prop_map(|bits| f64::from_bits(bits).abs())
-            .prop_filter("finite", |x| x.is_finite()),
-    ]
-}
-
-fn binary_op() -> impl Strategy<Value = BinaryOp> {
-    use BinaryOp::*;
-    prop::sample::select(vec![Add, Sub, Mul, Div, Lt, Le, Gt, Ge, Eq, Ne, Min, Max])
-}
-
-/// Trees as the parser makes them, reading primitives `0..primitives`.
-fn expr(primitives: usize) -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![
-        number().prop_map(Expr::Number),
-        (0..primitives).prop_map(Expr::Primitive),
-    ];
-    leaf.prop_recursive(6, 48, 3, |inner| {
-        let b = |e: Expr| Box::new(e);
-        prop_oneof![
-            inner.clone().prop_map(move |a| Expr::Neg(b(a))),
-            inner.clone().prop_map(move |a| Expr::Abs(b(a))),
-            (binary_op(), inner.clone(), inner.clone()).prop_map(move |(op, l, r)| Expr::Binary(
-                op,
-                b(l),
-                b(r)
-            )),
-            (binary_op(), inner.clone(), inner.clone()).prop_map(move |(op, l, r)| Expr::Binary(
-                op,
-                b(l),
-                b(r)
-            )),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(move |(c, t, o)| Expr::If(
-                b(c),
-                b(t),
-                b(o)
-            )),
-            (inner.clone(), inner.clone(), inner).prop_map(move |(x, lo, hi)| Expr::Clamp(
-                b(x),
-                b(lo),
-                b(hi)
-            )),
-        ]
-    })
-}
 
 /// Any f64 at all, NaN and infinities included, with ordinary values common.
 fn value() -> impl Strategy<Value = f64> {
@@ -83,7 +31,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn normalized_text_parses_back_to_the_same_tree(e in expr(3)) {
+    fn normalized_text_parses_back_to_the_same_tree(e in expr(3, 6, 48)) {
         let program = Program::new(e);
         let text = program.normalized();
         for names in [&NAMES[..], &[]] {
@@ -115,7 +63,7 @@ proptest! {
 
     #[test]
     fn evaluation_never_panics_and_score_is_eval_per_row(
-        e in expr(4),
+        e in expr(4, 6, 48),
         values in prop::collection::vec(value(), 0..24),
     ) {
         let program = Program::new(e);
