@@ -55,6 +55,13 @@ pub struct PlayArgs {
     /// Environment settings, `key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// A trained policy (a checkpoint directory, e.g. `runs/train-household-0/policy`):
+    /// shows its probability for every action; an empty line takes its most probable one.
+    #[arg(long, value_name = "DIR")]
+    policy: Option<std::path::PathBuf>,
+    /// With `--policy`: play the policy's most probable action at every step, no input.
+    #[arg(long, requires = "policy")]
+    auto: bool,
 }
 
 pub(crate) fn run(command: PluginCommand) -> anyhow::Result<()> {
@@ -108,20 +115,55 @@ pub(crate) fn play(args: PlayArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| p.name.clone())
         .collect();
+    let policy = match &args.policy {
+        Some(dir) => Some(
+            derl_learn::ActionPolicy::load(dir, &candle_core::Device::Cpu)
+                .with_context(|| format!("loading the policy in {}", dir.display()))?
+                .0,
+        ),
+        None => None,
+    };
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut out = std::io::stdout();
     for step in 0.. {
         writeln!(out, "\n{}\n", observation.text)?;
-        for (i, action) in observation.actions.iter().enumerate() {
-            writeln!(out, "  [{i}] {action}")?;
-        }
-        write!(out, "step {step}> action number or text (q to quit): ")?;
-        out.flush()?;
-        let Some(line) = lines.next().transpose()? else {
-            return Ok(());
+        let probabilities = match &policy {
+            Some(policy) => Some(action_probabilities(policy, &observation)?),
+            None => None,
         };
-        let line = line.trim();
+        for (i, action) in observation.actions.iter().enumerate() {
+            match &probabilities {
+                Some(p) => writeln!(out, "  [{i}] {:>5.1}%  {action}", 100.0 * p[i])?,
+                None => writeln!(out, "  [{i}] {action}")?,
+            }
+        }
+        let most_probable = probabilities.as_deref().map(|p| {
+            p.iter()
+                .enumerate()
+                .fold(0, |best, (i, &v)| if v > p[best] { i } else { best })
+        });
+        let line = if args.auto {
+            let chosen = most_probable.unwrap_or(0);
+            writeln!(out, "step {step}> policy: [{chosen}]")?;
+            chosen.to_string()
+        } else {
+            let prompt = if most_probable.is_some() {
+                "action number or text, empty for the policy's choice (q to quit)"
+            } else {
+                "action number or text (q to quit)"
+            };
+            write!(out, "step {step}> {prompt}: ")?;
+            out.flush()?;
+            let Some(line) = lines.next().transpose()? else {
+                return Ok(());
+            };
+            match (line.trim(), most_probable) {
+                ("", Some(chosen)) => chosen.to_string(),
+                (text, _) => text.to_owned(),
+            }
+        };
+        let line = line.as_str();
         if line == "q" || line == "quit" {
             return Ok(());
         }
@@ -157,6 +199,23 @@ pub(crate) fn play(args: PlayArgs) -> anyhow::Result<()> {
         observation = result.observation;
     }
     Ok(())
+}
+
+/// The policy's probability of each admissible action of `observation`.
+fn action_probabilities(
+    policy: &derl_learn::ActionPolicy,
+    observation: &derl_env_api::Observation,
+) -> anyhow::Result<Vec<f32>> {
+    let decision = policy.encode_decision(
+        &observation.text,
+        &observation.features,
+        &observation.actions,
+    );
+    let rows = policy
+        .distributions(&[&decision])
+        .and_then(|d| d.to_vecs())
+        .context("scoring the actions with the policy")?;
+    Ok(rows[0].iter().map(|lp| lp.exp()).collect())
 }
 
 /// An action by index, exact text, or unique prefix.
