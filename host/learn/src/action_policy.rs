@@ -54,6 +54,7 @@ const HIDDEN_HEADER_ACTION: &str = "hidden.header_action";
 const HIDDEN_CONTEXT: &str = "hidden.context";
 const HIDDEN_CONTEXT_ACTION: &str = "hidden.context_action";
 const HIDDEN_CONTEXT_HEADER: &str = "hidden.context_header";
+const HIDDEN_HEADER_OVERLAP: &str = "hidden.header_overlap";
 
 /// Attention scores are `ATTENTION_SHARPNESS * clause · (W_q act)`: bag means are short
 /// vectors (a shared word adds about `dim / 12 / (len_a * len_c)` to the dot product), so
@@ -89,6 +90,11 @@ pub struct ActionPolicyConfig {
     pub clause_attention: bool,
     /// Most clauses read per observation (the first ones), 1..=256. Default 48.
     pub max_clauses: usize,
+    /// Whether the MLP reads, per (observation, action) pair, the fraction of the action's
+    /// features (words and bigrams) that occur in the observation's header clause (the
+    /// task): `take tomato 1 ...` overlaps `cool some tomato and put it in cabinet 1` where
+    /// `take apple 1 ...` barely does. Default false.
+    pub header_overlap: bool,
 }
 
 impl Default for ActionPolicyConfig {
@@ -101,6 +107,7 @@ impl Default for ActionPolicyConfig {
             seed: 0,
             clause_attention: false,
             max_clauses: 48,
+            header_overlap: false,
         }
     }
 }
@@ -163,6 +170,8 @@ pub struct PreparedBatch {
     pair_observation: Tensor,
     /// `(pairs,)` u32: the distinct action text of each pair.
     pair_action: Tensor,
+    /// `(pairs, 1)` f32: the header overlap of each pair, when the policy reads it.
+    pair_overlap: Option<Tensor>,
     segments: Segments,
 }
 
@@ -258,6 +267,8 @@ struct Weights {
     hidden_bias: Var,
     output: Var,
     attention: Option<AttentionWeights>,
+    /// `(1, hidden)`: the header-overlap feature's column of the hidden layer.
+    header_overlap: Option<Var>,
 }
 
 /// The clause-attention part of the policy (see the module documentation).
@@ -291,6 +302,8 @@ struct FlatBatch {
     /// For each (decision, action) pair: its distinct observation and distinct action.
     pair_observation: Vec<u32>,
     pair_action: Vec<u32>,
+    /// Header overlap of each pair (empty when the policy does not read it).
+    pair_overlap: Vec<f32>,
     counts: Vec<usize>,
 }
 
@@ -341,12 +354,18 @@ impl ActionPolicy {
             let identity = Tensor::eye(dim, DType::F32, device)?;
             parameters.insert(ATTENTION_QUERY, &identity)?;
         }
-        let bound_gain = (1.0 / blocks.len() as f64).sqrt();
+        let blocks_and_overlap = blocks.len() + usize::from(config.header_overlap);
+        let bound_gain = (1.0 / blocks_and_overlap as f64).sqrt();
         for name in blocks {
             parameters.insert(
                 name,
                 &linear_weight(&mut rng(name), dim, hidden, bound_gain, device)?,
             )?;
+        }
+        if config.header_overlap {
+            let name = HIDDEN_HEADER_OVERLAP;
+            let weight = linear_weight(&mut rng(name), 1, hidden, bound_gain, device)?;
+            parameters.insert(name, &weight)?;
         }
         parameters.insert(HIDDEN_BIAS, &Tensor::zeros(hidden, DType::F32, device)?)?;
         let output = linear_weight(&mut rng(OUTPUT), hidden, 1, OUTPUT_INIT_GAIN, device)?;
@@ -377,10 +396,16 @@ impl ActionPolicy {
         } else {
             None
         };
+        let header_overlap = if config.header_overlap {
+            Some(var(HIDDEN_HEADER_OVERLAP)?)
+        } else {
+            None
+        };
         let weights = Weights {
             embedding: var(EMBEDDING)?,
             numeric: parameters.get(NUMERIC).cloned(),
             attention,
+            header_overlap,
             hidden_observation: var(HIDDEN_OBSERVATION)?,
             hidden_action: var(HIDDEN_ACTION)?,
             hidden_interaction: var(HIDDEN_INTERACTION)?,
@@ -413,7 +438,7 @@ impl ActionPolicy {
 
     /// Featurizes an observation (text plus numeric features).
     pub fn encode_observation(&self, text: &str, numeric: &[f32]) -> EncodedObservation {
-        let clauses = if self.config.clause_attention {
+        let clauses = if self.config.clause_attention || self.config.header_overlap {
             let mut clauses = self.featurizer.encode_clauses(text);
             clauses.truncate(self.config.max_clauses);
             clauses
@@ -516,6 +541,11 @@ impl ActionPolicy {
             actions: flat.actions,
             pair_observation: Tensor::from_vec(flat.pair_observation, pairs, device)?,
             pair_action: Tensor::from_vec(flat.pair_action, pairs, device)?,
+            pair_overlap: if self.config.header_overlap {
+                Some(Tensor::from_vec(flat.pair_overlap, (pairs, 1), device)?)
+            } else {
+                None
+            },
             segments,
         })
     }
@@ -631,6 +661,8 @@ impl ActionPolicy {
         let mut pair_action = Vec::with_capacity(pairs);
         let mut counts = Vec::with_capacity(decisions.len());
         let mut decision_observation = Vec::with_capacity(decisions.len());
+        let mut pair_overlap = Vec::new();
+        let mut header_words: Vec<u32> = Vec::new();
         for decision in decisions {
             let observation = &*decision.observation;
             let slot = *observation_slot
@@ -639,6 +671,18 @@ impl ActionPolicy {
                     observations.push(observation);
                     observations.len() as u32 - 1
                 });
+            if self.config.header_overlap {
+                header_words.clear();
+                header_words.extend(observation.clauses.first().into_iter().flatten());
+                header_words.sort_unstable();
+                header_words.dedup();
+                pair_overlap.extend(
+                    decision
+                        .actions
+                        .iter()
+                        .map(|action| overlap(action, &header_words)),
+                );
+            }
             for action in decision.actions.iter() {
                 let action_index = *action_slot.entry(action.as_slice()).or_insert_with(|| {
                     actions.push(action);
@@ -703,6 +747,7 @@ impl ActionPolicy {
             numeric,
             pair_observation,
             pair_action,
+            pair_overlap,
             counts,
         })
     }
@@ -739,6 +784,9 @@ impl ActionPolicy {
         let hidden = (interaction.matmul(&weights.hidden_interaction)?
             + hidden_observation.index_select(pair_observation, 0)?)?;
         let mut hidden = (hidden + hidden_action.index_select(pair_action, 0)?)?;
+        if let (Some(overlap), Some(weight)) = (&batch.pair_overlap, &weights.header_overlap) {
+            hidden = (hidden + overlap.matmul(weight)?)?;
+        }
         if let (Some(attention), Some(layout)) = (&weights.attention, &batch.clauses) {
             let clauses = bags.narrow(0, batch.observations + batch.actions, layout.clauses)?;
             hidden = (hidden
@@ -814,6 +862,19 @@ impl AttentionWeights {
             (hidden + (&context * &pair_action_embedding)?.matmul(&self.context_action)?)?;
         Ok((hidden + (&context * &pair_header)?.matmul(&self.context_header)?)?)
     }
+}
+
+/// The fraction of `action`'s feature ids found in `header` (sorted, deduplicated); 0 for
+/// an action without features.
+fn overlap(action: &[u32], header: &[u32]) -> f32 {
+    if action.is_empty() {
+        return 0.0;
+    }
+    let shared = action
+        .iter()
+        .filter(|id| header.binary_search(id).is_ok())
+        .count();
+    shared as f32 / action.len() as f32
 }
 
 /// Slots per observation (the longest clause list, at least 1), each slot's clause
@@ -892,6 +953,7 @@ mod tests {
             seed,
             clause_attention: true,
             max_clauses: 8,
+            header_overlap: true,
         }
     }
 
@@ -1091,6 +1153,7 @@ mod tests {
     fn the_bag_model_has_no_attention_parameters_and_still_batches_consistently() {
         let config = ActionPolicyConfig {
             clause_attention: false,
+            header_overlap: false,
             ..small_config(11)
         };
         let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
@@ -1114,6 +1177,7 @@ mod tests {
         let scores = |clause_attention: bool, text: &str| {
             let config = ActionPolicyConfig {
                 clause_attention,
+                header_overlap: false,
                 ..small_config(12)
             };
             let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
@@ -1129,6 +1193,51 @@ mod tests {
         let (one, two) = ("find red 1 blue 2", "find red 1. blue 2");
         assert_eq!(scores(false, one), scores(false, two));
         assert_ne!(scores(true, one), scores(true, two));
+    }
+
+    #[test]
+    fn header_overlap_is_the_shared_fraction_of_the_action_features() {
+        assert_eq!(overlap(&[1, 2, 3, 4], &[2, 4, 9]), 0.5);
+        assert_eq!(overlap(&[7, 7], &[7]), 1.0);
+        assert_eq!(overlap(&[], &[7]), 0.0);
+        assert_eq!(overlap(&[1], &[]), 0.0);
+    }
+
+    #[test]
+    fn header_overlap_separates_actions_that_only_the_task_tells_apart() {
+        let config = ActionPolicyConfig {
+            clause_attention: false,
+            ..small_config(14)
+        };
+        let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
+        // Both objects are in view; only the header names the tomato.
+        let decision = policy.encode_decision(
+            "Your task is to: cool some tomato. You see an apple 1 and a tomato 1",
+            &[0.0, 0.0],
+            &["take apple 1", "take tomato 1"],
+        );
+        let batch = policy.prepare(&[&decision]).unwrap();
+        let overlaps = batch.pair_overlap.as_ref().unwrap().flatten_all().unwrap();
+        let overlaps = overlaps.to_vec1::<f32>().unwrap();
+        assert!(overlaps[1] > overlaps[0], "{overlaps:?}");
+        let without = ActionPolicy::new(
+            ActionPolicyConfig {
+                header_overlap: false,
+                clause_attention: false,
+                ..small_config(14)
+            },
+            &Device::Cpu,
+        )
+        .unwrap();
+        let decision = without.encode_decision("x", &[0.0, 0.0], &["a"]);
+        assert!(
+            without
+                .prepare(&[&decision])
+                .unwrap()
+                .pair_overlap
+                .is_none()
+        );
+        assert!(without.parameters().get(HIDDEN_HEADER_OVERLAP).is_none());
     }
 
     #[test]

@@ -206,6 +206,7 @@ mod tests {
             seed: 21,
             clause_attention: true,
             max_clauses: 8,
+            header_overlap: true,
         }
     }
 

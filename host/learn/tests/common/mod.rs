@@ -156,6 +156,7 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
         seed,
         clause_attention: true,
         max_clauses: 48,
+        header_overlap: false,
     }
 }
 
