@@ -6,15 +6,18 @@
 //! `[obs, act, obs * act]`, and a softmax over each decision's admissible actions gives the
 //! policy.
 //!
-//! With clause attention (`clause_attention`, off by default) the observation is also read clause by clause
-//! (lines, `;`-separated items, sentences; see [`crate::features::clauses`]), each clause a
-//! bag of its own. Every action attends over its observation's clauses (scores
+//! With clause attention (`clause_attention`, off by default) the observation is also read
+//! clause by clause (lines, `;`-separated items, sentences; see
+//! [`crate::features::clauses`]), each clause a bag of its own. Every action attends over its observation's clauses (scores
 //! `clause · (W_q act)`, `W_q` starting as a sharp identity, so an action first looks at
 //! the clauses that share its words: `go to cabinet 1` at `unvisited cabinet 1`), and the
 //! MLP also reads the first clause (the header: the task, in every bundled environment),
 //! the attended context `ctx` and the products `header * act`, `ctx * act` and
 //! `ctx * header`. A mean over a hundred words drowns the one object name that decides
 //! between `take` actions; the header and the attended clause keep it visible.
+//!
+//! With header overlap (`header_overlap`, off by default) the hidden layer also reads one
+//! number per pair: the fraction of the action's features found in the header clause.
 //!
 //! A batch of decisions is computed in a fixed, small number of tensor operations:
 //! distinct observations (by `Arc`) and distinct action texts (by content) are embedded
