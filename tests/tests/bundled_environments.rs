@@ -10,16 +10,21 @@ use derl_env_api::Split;
 use derl_sandbox::{Grants, Limits};
 use derl_tests::sandbox;
 
-fn check(name: &str) {
+/// The bundled environment `name`, loaded with default settings and limits.
+fn load(name: &str) -> EnvironmentPlugin {
     let bundled = derl::bundled::environment(name).expect("bundled");
-    let plugin = EnvironmentPlugin::load(
+    EnvironmentPlugin::load(
         sandbox(),
         bundled.bytes,
         &[],
         Limits::default(),
         Grants::default(),
     )
-    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn check(name: &str) {
+    let plugin = load(name);
     let config = CheckConfig {
         tasks_per_split: 12,
         random_episodes: 24,
@@ -71,15 +76,7 @@ fn arith_passes_the_conformance_suite() {
 
 #[test]
 fn corridor_passes_the_conformance_suite() {
-    let bundled = derl::bundled::environment("corridor").unwrap();
-    let plugin = EnvironmentPlugin::load(
-        sandbox(),
-        bundled.bytes,
-        &[],
-        Limits::default(),
-        Grants::default(),
-    )
-    .unwrap();
+    let plugin = load("corridor");
     let report = check_environment(&plugin, &CheckConfig::default());
     assert!(report.passed(), "{}", report.render());
 }

@@ -19,7 +19,7 @@ pub mod runner;
 
 pub use executor::{Executor, JobOutcome, JobReport, LocalExecutor, run_one};
 pub use records::{
-    MethodSummary, MetricRow, Phase, SplitResult, Summary, TimingRow, TrajectoryRow,
+    MethodSummary, MetricRow, Phase, SplitResult, Summary, TimingRow, TrajectoryRow, read_jsonl,
 };
 pub use runner::{
     EnvInfo, Manifest, Observer, RunOptions, RunStatus, Seeds, Silent, read_config, read_summary,

@@ -154,6 +154,14 @@ pub struct MethodSummary {
     pub final_invalid: usize,
 }
 
+impl MethodSummary {
+    /// The best search score to three decimals, `-` for a method without a search.
+    pub fn search_score_text(&self) -> String {
+        self.search_score
+            .map_or_else(|| "-".to_owned(), |score| format!("{score:.3}"))
+    }
+}
+
 /// The comparison of a finished run (`summary.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -171,6 +179,28 @@ pub struct Summary {
     pub final_seeds: u32,
     /// One line per method, in configuration order.
     pub methods: Vec<MethodSummary>,
+}
+
+/// The rows of a `.jsonl` record file; a missing file has none.
+///
+/// # Errors
+/// A read failure, or a damaged line (the message names the file and the line).
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => anyhow::bail!("cannot read {}: {error}", path.display()),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| {
+            serde_json::from_str(line)
+                .map_err(|error| anyhow::anyhow!("{} line {}: {error}", path.display(), index + 1))
+        })
+        .collect()
 }
 
 /// Mean and sample standard deviation.
@@ -207,11 +237,7 @@ impl Summary {
         for method in &self.methods {
             let mut row = vec![method.method.name().to_owned(), method.program.clone()];
             row.extend(method.splits.iter().map(split_cell));
-            row.push(
-                method
-                    .search_score
-                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}")),
-            );
+            row.push(method.search_score_text());
             row.push(steps_cell(method.search_env_steps + method.final_env_steps));
             rows.push(row);
         }
@@ -276,9 +302,7 @@ impl Summary {
             let _ = writeln!(
                 text,
                 " {} | {} | {} | {} |",
-                method
-                    .search_score
-                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}")),
+                method.search_score_text(),
                 method.search_invalid,
                 method.search_env_steps,
                 method.final_env_steps

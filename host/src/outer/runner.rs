@@ -37,6 +37,7 @@ use super::executor::{Executor, JobOutcome, JobReport};
 use super::generator::Generator;
 use super::records::{
     MethodSummary, MetricRow, Phase, SplitResult, Summary, TimingRow, TrajectoryRow, mean_std,
+    read_jsonl,
 };
 use crate::experiment::{ExperimentConfig, Method, RunDir, ScoreMode, write_atomic};
 use crate::inner::train::derive_seed;
@@ -1232,22 +1233,6 @@ fn argmax(values: &[f64]) -> usize {
         }
     }
     best
-}
-
-fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(number, line)| {
-            serde_json::from_str(line)
-                .with_context(|| format!("{} line {} is damaged", path.display(), number + 1))
-        })
-        .collect()
 }
 
 fn read_manifest(run: &RunDir) -> Option<Manifest> {

@@ -7,7 +7,9 @@ use super::series::{FinalBars, MethodTrajectory, StepCurve, step_curves, traject
 use crate::experiment::{Method, ScoreMode};
 use anyhow::{Context, anyhow};
 use derl_env_api::Split;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -243,20 +245,12 @@ impl Figure for ScoresFigure {
             .y_label_area_size(64)
             .build_cartesian_2d(0.5..f64::from(last) + 0.5, y)
             .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .x_desc("outer iteration")
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc("outer iteration")
             .y_desc(&self.y_desc)
             .x_labels(last.min(12) as usize)
-            .y_labels(8)
-            .x_label_formatter(&|x| integer_tick(*x))
-            .y_label_formatter(&|y| format!("{y:.2}"))
-            .label_style(font(14))
-            .axis_desc_style(font(16))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(drawing)?;
+            .x_label_formatter(&|x| integer_tick(*x));
+        draw_mesh(&mut mesh)?;
         for trajectory in &self.trajectories {
             let color = method_color(trajectory.method);
             chart
@@ -291,14 +285,7 @@ impl Figure for ScoresFigure {
                 )
                 .map_err(drawing)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font(font(14))
-            .draw()
-            .map_err(drawing)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 }
@@ -373,21 +360,13 @@ impl SuccessFigure {
                 String::new()
             }
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
             .x_desc("method")
             .y_desc("success rate")
             .x_labels(methods)
-            .y_labels(8)
-            .x_label_formatter(&method_tick)
-            .y_label_formatter(&|y| format!("{y:.2}"))
-            .label_style(font(14))
-            .axis_desc_style(font(16))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(drawing)?;
+            .x_label_formatter(&method_tick);
+        draw_mesh(&mut mesh)?;
         let splits = bars.splits.len().max(1);
         let width = 0.8 / splits as f64;
         for (j, &split) in bars.splits.iter().enumerate() {
@@ -445,14 +424,7 @@ impl SuccessFigure {
                 )
                 .map_err(drawing)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font(font(14))
-            .draw()
-            .map_err(drawing)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 
@@ -480,20 +452,12 @@ impl SuccessFigure {
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..steps * 1.04, y)
             .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .x_desc("environment steps (cumulative, search)")
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc("environment steps (cumulative, search)")
             .y_desc(&self.curve_desc)
             .x_labels(8)
-            .y_labels(8)
-            .x_label_formatter(&|x| compact(*x))
-            .y_label_formatter(&|y| format!("{y:.2}"))
-            .label_style(font(14))
-            .axis_desc_style(font(16))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(drawing)?;
+            .x_label_formatter(&|x| compact(*x));
+        draw_mesh(&mut mesh)?;
         for curve in &self.curves {
             let color = method_color(curve.method);
             chart
@@ -515,16 +479,39 @@ impl SuccessFigure {
                 )
                 .map_err(drawing)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font(font(14))
-            .draw()
-            .map_err(drawing)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
+}
+
+/// Draws a chart's grid and axes in the look every chart shares: 8 value ticks with two
+/// decimals, the report's fonts, light grey grid lines.
+fn draw_mesh<DB: DrawingBackend>(
+    mesh: &mut MeshStyle<'_, '_, RangedCoordf64, RangedCoordf64, DB>,
+) -> anyhow::Result<()> {
+    mesh.y_labels(8)
+        .y_label_formatter(&|y| format!("{y:.2}"))
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(drawing)
+}
+
+/// Draws the legend of a chart's labelled series at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> anyhow::Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font(font(14))
+        .draw()
+        .map_err(drawing)
 }
 
 /// A best-so-far curve as a staircase: flat until the next improvement.

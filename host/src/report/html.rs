@@ -128,9 +128,7 @@ fn summary_table(page: &mut String, summary: &Summary) {
             page,
             "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
-            method
-                .search_score
-                .map_or_else(|| "-".to_owned(), |s| format!("{s:.3}")),
+            method.search_score_text(),
             method.search_invalid,
             method.search_env_steps,
             method.final_env_steps

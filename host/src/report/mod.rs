@@ -21,9 +21,10 @@ use crate::experiment::{ExperimentConfig, write_atomic};
 use crate::outer::runner::{
     MANIFEST_FILE, METRICS_FILE, REPORT_FILE, SUMMARY_FILE, TRAJECTORY_FILE,
 };
-use crate::outer::{Manifest, MetricRow, Summary, TrajectoryRow, read_config, read_summary};
+use crate::outer::{
+    Manifest, MetricRow, Summary, TrajectoryRow, read_config, read_jsonl, read_summary,
+};
 use anyhow::{Context, bail};
-use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -264,25 +265,6 @@ fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
-}
-
-/// One value per non-blank line of `path` (none when the file is absent).
-///
-/// # Errors
-/// The file cannot be read, or a line is not a valid row (the message
-/// names the file and the line, counted from 1).
-pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let Some(text) = read_optional(path)? else {
-        return Ok(Vec::new());
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            serde_json::from_str(line)
-                .map_err(|error| anyhow::anyhow!("{} line {}: {error}", path.display(), index + 1))
-        })
-        .collect()
 }
 
 #[cfg(test)]
