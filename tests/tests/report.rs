@@ -271,6 +271,17 @@ fn a_finished_run_gets_charts_a_page_and_a_markdown_report() {
     assert!(markdown.starts_with(&summary().markdown()));
     assert!(markdown.contains("(report/scores.svg)") && markdown.contains("(report/index.html)"));
     assert!(markdown.contains("### derl_pop"));
+    // The search cost: DERL's best (0.55) comes with its last program; evolution never
+    // reaches it; the synthetic run has no timings.jsonl.
+    assert!(markdown.contains("## Search cost"), "{markdown}");
+    assert!(
+        markdown.contains("| derl | 6000 | - | 6000 |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| evolution | 6000 | - | never |"),
+        "{markdown}"
+    );
     assert!(
         markdown.contains("| 3 | 0.550 | 0.525 | 0 | 2000 |"),
         "{markdown}"

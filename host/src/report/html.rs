@@ -305,6 +305,7 @@ mod tests {
             config,
             manifest: None,
             metrics: Vec::new(),
+            timings: Vec::new(),
             trajectory: vec![TrajectoryRow {
                 method: Method::Derl,
                 iteration: 0,

@@ -19,10 +19,10 @@ pub mod series;
 
 use crate::experiment::{ExperimentConfig, write_atomic};
 use crate::outer::runner::{
-    MANIFEST_FILE, METRICS_FILE, REPORT_FILE, SUMMARY_FILE, TRAJECTORY_FILE,
+    MANIFEST_FILE, METRICS_FILE, REPORT_FILE, SUMMARY_FILE, TIMINGS_FILE, TRAJECTORY_FILE,
 };
 use crate::outer::{
-    Manifest, MetricRow, Summary, TrajectoryRow, read_config, read_jsonl, read_summary,
+    Manifest, MetricRow, Summary, TimingRow, TrajectoryRow, read_config, read_jsonl, read_summary,
 };
 use anyhow::{Context, bail};
 use std::fmt::Write as _;
@@ -56,6 +56,8 @@ pub struct RunRecords {
     pub metrics: Vec<MetricRow>,
     /// `trajectory.jsonl` (empty when absent).
     pub trajectory: Vec<TrajectoryRow>,
+    /// `timings.jsonl` (empty when absent): wall times, not part of the results.
+    pub timings: Vec<TimingRow>,
     /// `summary.json`, present when the run finished.
     pub summary: Option<Summary>,
 }
@@ -94,6 +96,7 @@ impl RunRecords {
             manifest,
             metrics: read_jsonl(&dir.join(METRICS_FILE))?,
             trajectory: read_jsonl(&dir.join(TRAJECTORY_FILE))?,
+            timings: read_jsonl(&dir.join(TIMINGS_FILE))?,
             summary,
         })
     }
@@ -254,6 +257,56 @@ pub fn markdown(records: &RunRecords) -> String {
                 row.best_program.replace('|', "\\|").replace('`', "'")
             );
         }
+    }
+    text.push_str(&search_cost(records));
+    text
+}
+
+/// Per method: search environment steps, inner-loop wall time (from `timings.jsonl`), and
+/// the search steps spent before a program first scored at least DERL's best search score
+/// (what DERL-pop's warm starts are meant to save). Empty without a search method.
+fn search_cost(records: &RunRecords) -> String {
+    let curves = series::step_curves(&records.metrics, &records.config.experiment.methods);
+    if curves.is_empty() {
+        return String::new();
+    }
+    let derl_best = curves
+        .iter()
+        .find(|curve| curve.method == crate::experiment::Method::Derl)
+        .and_then(|curve| curve.points.last())
+        .map(|&(_, best)| best);
+    let mut text = String::from(
+        "\n## Search cost\n\n| method | search env steps | inner-loop wall time (search and final) |",
+    );
+    match derl_best {
+        Some(best) => {
+            let _ = write!(
+                text,
+                " search steps to reach DERL's best ({best:.3}) |\n|---|---|---|---|\n"
+            );
+        }
+        None => text.push_str("\n|---|---|---|\n"),
+    }
+    for curve in &curves {
+        let steps = curve.points.last().map_or(0, |&(steps, _)| steps);
+        let seconds: Vec<f64> = records
+            .timings
+            .iter()
+            .filter(|row| row.method == Some(curve.method))
+            .map(|row| row.wall_seconds)
+            .collect();
+        let wall = if seconds.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.1} min", seconds.iter().sum::<f64>() / 60.0)
+        };
+        let _ = write!(text, "| {} | {steps} | {wall} |", curve.method);
+        if let Some(best) = derl_best {
+            let reached = series::steps_to_reach(curve, best)
+                .map_or_else(|| "never".to_owned(), |steps| steps.to_string());
+            let _ = write!(text, " {reached} |");
+        }
+        text.push('\n');
     }
     text
 }

@@ -112,6 +112,15 @@ pub fn step_curves(metrics: &[MetricRow], order: &[Method]) -> Vec<StepCurve> {
         .collect()
 }
 
+/// The cumulative steps at which `curve` first reached `target`, if it did.
+pub fn steps_to_reach(curve: &StepCurve, target: f64) -> Option<u64> {
+    curve
+        .points
+        .iter()
+        .find(|&&(_, best)| best >= target)
+        .map(|&(steps, _)| steps)
+}
+
 /// One method's final success per split: `(mean, std)`, `None` when every
 /// final inner loop of the method was invalid.
 #[derive(Clone, Debug, PartialEq)]
@@ -223,6 +232,17 @@ mod tests {
             error: None,
             cached,
         }
+    }
+
+    #[test]
+    fn steps_to_reach_is_the_first_point_at_or_above_the_target() {
+        let curve = StepCurve {
+            method: Method::DerlPop,
+            points: vec![(10, 0.2), (25, 0.5), (40, 0.7)],
+        };
+        assert_eq!(steps_to_reach(&curve, 0.5), Some(25));
+        assert_eq!(steps_to_reach(&curve, 0.1), Some(10));
+        assert_eq!(steps_to_reach(&curve, 0.8), None);
     }
 
     #[test]
