@@ -14,6 +14,8 @@
 //!
 //! Run: `cargo bench -p derl --bench rewards`
 
+mod timing;
+
 use derl::plugin::{REWARD_INTERFACE, RewardProgram};
 use derl_sandbox::{CompiledComponent, Grants, Instance, Limits, Sandbox, SandboxConfig};
 use rand::{Rng, SeedableRng};
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use timing::median_per_call;
 use wasmtime::component::{ComponentType, Lower, TypedFunc};
 
 /// Primitives per episode.
@@ -82,17 +85,7 @@ fn per_call(mut f: impl FnMut()) -> Duration {
     f();
     let once = started.elapsed().max(Duration::from_nanos(1));
     let iterations = (RUN_TIME.as_nanos() / once.as_nanos()).clamp(1, 1_000_000) as u32;
-    let mut samples: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..iterations {
-                f();
-            }
-            started.elapsed() / iterations
-        })
-        .collect();
-    samples.sort();
-    samples[RUNS / 2]
+    median_per_call(RUNS, iterations, f)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

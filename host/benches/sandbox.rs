@@ -7,22 +7,10 @@
 use derl::plugin::{EnvironmentPlugin, RewardProgram};
 use derl_env_api::Split;
 use derl_sandbox::{Grants, Limits, Sandbox, SandboxConfig};
-use std::time::{Duration, Instant};
+mod timing;
 
-/// Median of `runs` timings of `f`, each over `iterations` calls, per call.
-fn per_call(runs: usize, iterations: u32, mut f: impl FnMut()) -> Duration {
-    let mut samples: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..iterations {
-                f();
-            }
-            started.elapsed() / iterations
-        })
-        .collect();
-    samples.sort();
-    samples[runs / 2]
-}
+use std::time::{Duration, Instant};
+use timing::median_per_call;
 
 fn sandbox(pooling: bool, fuel: bool) -> Sandbox {
     Sandbox::new(SandboxConfig {
@@ -61,12 +49,12 @@ fn main() {
             Grants::default(),
         )
         .expect("corridor loads");
-        instantiate.push(per_call(9, 2000, || {
+        instantiate.push(median_per_call(9, 2000, || {
             std::hint::black_box(env.instance(0).expect("instance"));
         }));
         let mut episode = env.instance(0).expect("instance");
         episode.reset(Split::Train, 0, 0).expect("reset");
-        round_trip.push(per_call(9, 20_000, || {
+        round_trip.push(median_per_call(9, 20_000, || {
             std::hint::black_box(episode.expert_action().expect("call"));
         }));
     }
@@ -90,7 +78,7 @@ fn main() {
         let sandbox = sandbox(true, fuel);
         let program = RewardProgram::load(&sandbox, &spin, Limits::default()).expect("loads");
         // Behaviour 12 spins values[1] million iterations.
-        spins.push(per_call(9, 3, || {
+        spins.push(median_per_call(9, 3, || {
             std::hint::black_box(program.score(2, &[12.0, 20.0]).expect("spins"));
         }));
     }
