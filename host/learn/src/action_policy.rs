@@ -441,13 +441,13 @@ impl ActionPolicy {
 
     /// Featurizes an observation (text plus numeric features).
     pub fn encode_observation(&self, text: &str, numeric: &[f32]) -> EncodedObservation {
-        let clauses = if self.config.clause_attention || self.config.header_overlap {
-            let mut clauses = self.featurizer.encode_clauses(text);
-            clauses.truncate(self.config.max_clauses);
-            clauses
-        } else {
-            Vec::new()
+        // Header overlap alone reads only the first clause.
+        let clauses_read = match (self.config.clause_attention, self.config.header_overlap) {
+            (true, _) => self.config.max_clauses,
+            (false, true) => 1,
+            (false, false) => 0,
         };
+        let clauses = self.featurizer.encode_clauses(text, clauses_read);
         EncodedObservation {
             ids: self.featurizer.encode(text),
             numeric: numeric.to_vec(),

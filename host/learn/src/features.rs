@@ -150,11 +150,13 @@ impl Featurizer {
         ids
     }
 
-    /// Bucket ids of each clause of `text` (see [`clauses`]), empty clauses dropped.
-    pub fn encode_clauses(&self, text: &str) -> Vec<Vec<u32>> {
+    /// Bucket ids of the first `limit` clauses of `text` (see [`clauses`]), empty clauses
+    /// dropped; later clauses are not encoded.
+    pub fn encode_clauses(&self, text: &str, limit: usize) -> Vec<Vec<u32>> {
         clauses(text)
             .map(|clause| self.encode(clause))
             .filter(|ids| !ids.is_empty())
+            .take(limit)
             .collect()
     }
 
@@ -266,10 +268,14 @@ mod tests {
         );
         assert_eq!(clauses(" . ;\n").count(), 0);
         let featurizer = featurizer();
-        let encoded = featurizer.encode_clauses("red block. ...; blue");
+        let encoded = featurizer.encode_clauses("red block. ...; blue", 8);
         assert_eq!(
             encoded,
             [featurizer.encode("red block"), featurizer.encode("blue")]
+        );
+        assert_eq!(
+            featurizer.encode_clauses("red block. ...; blue", 1),
+            [featurizer.encode("red block")]
         );
     }
 
