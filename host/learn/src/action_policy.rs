@@ -33,6 +33,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;
+use crate::embedding_bag::EmbeddingBag;
 use crate::error::{LearnError, Result};
 use crate::features::{Featurizer, FeaturizerConfig, FnvBuildHasher};
 use crate::init::{linear_weight, parameter_rng, uniform};
@@ -162,7 +163,7 @@ impl ActionDistributions {
 #[derive(Clone, Debug)]
 pub struct PreparedBatch {
     /// `None` when no text has a single feature.
-    bags: Option<BagIndex>,
+    bags: Option<EmbeddingBag>,
     /// The clause layout, when the policy reads clauses.
     clauses: Option<ClauseIndex>,
     /// `(observations, numeric_dim)`, when the policy has numeric features.
@@ -196,16 +197,6 @@ struct ClauseIndex {
     pair_padded: Tensor,
 }
 
-#[derive(Clone, Debug)]
-struct BagIndex {
-    /// `(ids,)` u32: feature ids of every distinct text, observations first, then actions.
-    ids: Tensor,
-    /// `(ids,)` u32: the distinct text each id belongs to.
-    text_of_id: Tensor,
-    /// `(ids, 1)` f32: `1 / len` of the id's text, so bags are means.
-    id_weight: Tensor,
-}
-
 impl PreparedBatch {
     /// Layout of the batch (actions per decision).
     pub fn segments(&self) -> &Segments {
@@ -229,9 +220,17 @@ impl PreparedBatch {
     pub fn tensors(&self) -> HashMap<String, Tensor> {
         let mut tensors = HashMap::new();
         if let Some(bags) = &self.bags {
-            tensors.insert("ids".to_owned(), bags.ids.clone());
-            tensors.insert("text_of_id".to_owned(), bags.text_of_id.clone());
-            tensors.insert("id_weight".to_owned(), bags.id_weight.clone());
+            let device = self.pair_observation.device();
+            let count = bags.ids().len();
+            let vector = |values: &[u32]| Tensor::from_slice(values, count, device);
+            let weights = Tensor::from_slice(bags.id_weight(), (count, 1), device);
+            if let (Ok(ids), Ok(texts), Ok(weights)) =
+                (vector(bags.ids()), vector(bags.text_of_id()), weights)
+            {
+                tensors.insert("ids".to_owned(), ids);
+                tensors.insert("text_of_id".to_owned(), texts);
+                tensors.insert("id_weight".to_owned(), weights);
+            }
         }
         if let Some(numeric) = &self.numeric {
             tensors.insert("numeric".to_owned(), numeric.clone());
@@ -488,15 +487,9 @@ impl ActionPolicy {
         let flat = self.flatten(decisions)?;
         let device = &self.device;
         let id_count = flat.ids.len();
-        let bags = if id_count == 0 {
-            None
-        } else {
-            Some(BagIndex {
-                ids: Tensor::from_vec(flat.ids, id_count, device)?,
-                text_of_id: Tensor::from_vec(flat.text_of_id, id_count, device)?,
-                id_weight: Tensor::from_vec(flat.id_weight, (id_count, 1), device)?,
-            })
-        };
+        let texts = flat.observations + flat.actions + flat.clauses.as_ref().map_or(0, |c| c.0);
+        let bags = (id_count > 0)
+            .then(|| EmbeddingBag::new(flat.ids, flat.text_of_id, flat.id_weight, texts));
         let numeric = if self.config.numeric_dim > 0 {
             let shape = (flat.observations, self.config.numeric_dim);
             Some(Tensor::from_vec(flat.numeric, shape, device)?)
@@ -760,16 +753,9 @@ impl ActionPolicy {
         let weights = &self.weights;
         let clause_count = batch.clauses.as_ref().map_or(0, |c| c.clauses);
         let texts = batch.observations + batch.actions + clause_count;
-        let bags = Tensor::zeros((texts, self.config.embedding_dim), DType::F32, &self.device)?;
         let bags = match &batch.bags {
-            Some(index) => {
-                let features = weights
-                    .embedding
-                    .index_select(&index.ids, 0)?
-                    .broadcast_mul(&index.id_weight)?;
-                bags.index_add(&index.text_of_id, &features, 0)?
-            }
-            None => bags,
+            Some(bag) => bag.apply(weights.embedding.as_tensor())?,
+            None => Tensor::zeros((texts, self.config.embedding_dim), DType::F32, &self.device)?,
         };
         let mut observation = bags.narrow(0, 0, batch.observations)?;
         let action = bags.narrow(0, batch.observations, batch.actions)?;

@@ -15,6 +15,7 @@
 
 pub mod action_policy;
 pub mod checkpoint;
+pub mod embedding_bag;
 pub mod error;
 pub mod features;
 pub mod grpo;

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::Tensor;
 use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Shape, Storage, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LearnError, Result};
@@ -29,10 +29,12 @@ pub struct AdamWSettings {
     pub weight_decay: f64,
 }
 
+/// The two moments of one parameter, as plain vectors updated in place.
 #[derive(Clone, Debug)]
 struct Moments {
-    first: Tensor,
-    second: Tensor,
+    shape: Shape,
+    first: Vec<f32>,
+    second: Vec<f32>,
 }
 
 /// The optimizer: settings, step count and per-parameter moments.
@@ -94,53 +96,73 @@ impl AdamW {
         let step = self.steps as i32;
         let first_correction = 1.0 - beta1.powi(step);
         let second_correction_sqrt = (1.0 - beta2.powi(step)).sqrt();
+        let coefficients = StepCoefficients {
+            grad_scale: grad_scale as f32,
+            beta1: beta1 as f32,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            inverse_second_correction: (1.0 / second_correction_sqrt) as f32,
+            epsilon: epsilon as f32,
+            step_size: (-learning_rate / first_correction) as f32,
+            decay: (1.0 - learning_rate * weight_decay) as f32,
+        };
         for (name, var) in parameters.iter() {
             let Some(grad) = grads.get(name) else {
                 continue;
             };
-            let grad = if grad_scale == 1.0 {
-                grad.clone()
-            } else {
-                grad.affine(grad_scale, 0.0)?
+            if grad.shape() != var.shape() {
+                return Err(LearnError::InvalidBatch(format!(
+                    "gradient of `{name}` has shape {:?}, the parameter {:?}",
+                    grad.shape(),
+                    var.shape()
+                )));
+            }
+            let moments = self.moments.entry(name.to_owned()).or_insert_with(|| {
+                let count = var.elem_count();
+                Moments {
+                    shape: var.shape().clone(),
+                    first: vec![0.0; count],
+                    second: vec![0.0; count],
+                }
+            });
+            let grad = grad.flatten_all()?.to_dtype(DType::F32)?;
+            let (storage, layout) = grad.storage_and_layout();
+            let grad_values = match (&*storage, layout.contiguous_offsets()) {
+                (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) => &values[start..end],
+                _ => {
+                    return Err(LearnError::InvalidBatch(format!(
+                        "gradient of `{name}` is not a contiguous f32 CPU tensor"
+                    )));
+                }
             };
-            let moments = match self.moments.get(name) {
-                Some(moments) => moments.clone(),
-                None => Moments {
-                    first: grad.zeros_like()?,
-                    second: grad.zeros_like()?,
-                },
-            };
-            let first = (moments.first.affine(beta1, 0.0)? + grad.affine(1.0 - beta1, 0.0)?)?;
-            let second =
-                (moments.second.affine(beta2, 0.0)? + grad.sqr()?.affine(1.0 - beta2, 0.0)?)?;
-            let denominator = second
-                .sqrt()?
-                .affine(1.0 / second_correction_sqrt, epsilon)?;
-            let update = (&first / denominator)?.affine(-learning_rate / first_correction, 0.0)?;
-            let decayed = var
-                .as_detached_tensor()
-                .affine(1.0 - learning_rate * weight_decay, 0.0)?;
-            var.set(&(decayed + update)?)?;
-            self.moments
-                .insert(name.to_owned(), Moments { first, second });
+            var.as_tensor().inplace_op1(&FusedUpdate {
+                coefficients: &coefficients,
+                grad: grad_values,
+                moments: std::cell::RefCell::new(moments),
+            })?;
         }
         Ok(())
     }
 
     /// The moments as named tensors (`adamw.first.<parameter>`, `adamw.second.<parameter>`).
-    pub fn state_tensors(&self) -> HashMap<String, Tensor> {
+    ///
+    /// # Errors
+    /// A candle error if a tensor cannot be built.
+    pub fn state_tensors(&self) -> Result<HashMap<String, Tensor>> {
         let mut tensors = HashMap::new();
         for (name, moments) in &self.moments {
+            let tensor = |values: &[f32]| Tensor::from_slice(values, &moments.shape, &Device::Cpu);
             tensors.insert(
                 format!("{FIRST_MOMENT_PREFIX}{name}"),
-                moments.first.clone(),
+                tensor(&moments.first)?,
             );
             tensors.insert(
                 format!("{SECOND_MOMENT_PREFIX}{name}"),
-                moments.second.clone(),
+                tensor(&moments.second)?,
             );
         }
-        tensors
+        Ok(tensors)
     }
 
     /// Restores the step count and the moments saved by [`AdamW::state_tensors`], checking
@@ -175,11 +197,15 @@ impl AdamW {
                     "optimizer state for `{name}` has the wrong shape"
                 )));
             }
+            let values = |tensor: &Tensor| -> Result<Vec<f32>> {
+                Ok(tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?)
+            };
             moments.insert(
                 name.to_owned(),
                 Moments {
-                    first: first.clone(),
-                    second: second.clone(),
+                    shape: var.shape().clone(),
+                    first: values(first)?,
+                    second: values(second)?,
                 },
             );
         }
@@ -194,6 +220,70 @@ impl AdamW {
         }
         self.steps = steps;
         self.moments = moments;
+        Ok(())
+    }
+}
+
+/// Per-step constants of the update, in f32 as candle's `affine` applies them.
+struct StepCoefficients {
+    grad_scale: f32,
+    beta1: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    inverse_second_correction: f32,
+    epsilon: f32,
+    step_size: f32,
+    decay: f32,
+}
+
+/// One parameter's AdamW update in a single pass over its values, moments and gradient.
+///
+/// The arithmetic is exactly that of the tensor expression it replaces (each `affine` is
+/// `x * a + b` in f32, no fused multiply-add), so results are bit for bit those of PyTorch's
+/// formula written as candle operations; it only avoids a dozen full-size temporaries per
+/// parameter, which for the embedding table dominated an update.
+struct FusedUpdate<'a> {
+    coefficients: &'a StepCoefficients,
+    grad: &'a [f32],
+    moments: std::cell::RefCell<&'a mut Moments>,
+}
+
+impl InplaceOp1 for FusedUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "adamw-fused-update"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let (CpuStorage::F32(values), Some((start, end))) = (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!("adamw: parameters must be contiguous f32 CPU tensors")
+        };
+        let values = &mut values[start..end];
+        let mut moments = self.moments.borrow_mut();
+        let Moments { first, second, .. } = &mut **moments;
+        if values.len() != self.grad.len() || values.len() != first.len() {
+            candle_core::bail!("adamw: parameter, gradient and moments differ in length")
+        }
+        let c = self.coefficients;
+        let scaled = c.grad_scale != 1.0;
+        for (((value, &grad), first), second) in values
+            .iter_mut()
+            .zip(self.grad)
+            .zip(first.iter_mut())
+            .zip(second.iter_mut())
+        {
+            let grad = if scaled {
+                grad * c.grad_scale + 0.0
+            } else {
+                grad
+            };
+            *first = (*first * c.beta1 + 0.0) + (grad * c.one_minus_beta1 + 0.0);
+            *second = (*second * c.beta2 + 0.0) + ((grad * grad) * c.one_minus_beta2 + 0.0);
+            let denominator = second.sqrt() * c.inverse_second_correction + c.epsilon;
+            let update = (*first / denominator) * c.step_size + 0.0;
+            *value = (*value * c.decay + 0.0) + update;
+        }
         Ok(())
     }
 }
@@ -387,7 +477,11 @@ mod tests {
             .unwrap();
         let mut restored = AdamW::new(settings());
         restored
-            .restore(optimizer.steps(), &optimizer.state_tensors(), &parameters)
+            .restore(
+                optimizer.steps(),
+                &optimizer.state_tensors().unwrap(),
+                &parameters,
+            )
             .unwrap();
         let twin = parameters.deep_copy().unwrap();
         let grads = grads_of(&parameters, &[0.3, 0.7]);
@@ -396,7 +490,7 @@ mod tests {
         restored.step(&twin, &grads, 1.0).unwrap();
         assert_eq!(parameters.digest().unwrap(), twin.digest().unwrap());
 
-        let mut broken = optimizer.state_tensors();
+        let mut broken = optimizer.state_tensors().unwrap();
         broken.remove("adamw.second.w");
         assert!(
             AdamW::new(settings())

@@ -542,7 +542,7 @@ impl<M: PolicyModel> GrpoTrainer<M> {
     /// On a file-system failure.
     pub fn save_state(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|error| LearnError::io(dir, error))?;
-        let mut tensors = self.optimizer.state_tensors();
+        let mut tensors = self.optimizer.state_tensors()?;
         if let Some(reference) = &self.reference {
             for (name, tensor) in reference.parameters().tensors() {
                 tensors.insert(format!("{REFERENCE_PREFIX}{name}"), tensor);
