@@ -59,6 +59,10 @@ const HIDDEN_CONTEXT: &str = "hidden.context";
 const HIDDEN_CONTEXT_ACTION: &str = "hidden.context_action";
 const HIDDEN_CONTEXT_HEADER: &str = "hidden.context_header";
 const HIDDEN_HEADER_OVERLAP: &str = "hidden.header_overlap";
+const HIDDEN_ACTION_CONTEXT: &str = "hidden.action_context";
+const HIDDEN_ACTION_CONTEXT_ACTION: &str = "hidden.action_context_action";
+const HIDDEN_ACTION_CONTEXT_HEADER: &str = "hidden.action_context_header";
+const HIDDEN_ACTION_CONTEXT_GOAL: &str = "hidden.action_context_goal";
 
 /// Attention scores are `ATTENTION_SHARPNESS * clause · (W_q act)`: bag means are short
 /// vectors (a shared word adds about `dim / 12 / (len_a * len_c)` to the dot product), so
@@ -99,6 +103,13 @@ pub struct ActionPolicyConfig {
     /// task): `take tomato 1 ...` overlaps `cool some tomato and put it in cabinet 1` where
     /// `take apple 1 ...` barely does. Default false.
     pub header_overlap: bool,
+    /// Whether each action also reads its context: the observation's clauses after the
+    /// header that share a word bigram with the action (`go to cabinet 2` reads
+    /// `unvisited cabinet 2`, `take mug 1 from shelf 1` reads `On the shelf 1, you see a mug
+    /// 1`), averaged into one bag, and the share of the header's features that this context
+    /// holds beyond the action's own (the goal's object seen at the place an action leads
+    /// to). Default false.
+    pub action_context: bool,
 }
 
 impl Default for ActionPolicyConfig {
@@ -112,6 +123,7 @@ impl Default for ActionPolicyConfig {
             clause_attention: false,
             max_clauses: 48,
             header_overlap: false,
+            action_context: false,
         }
     }
 }
@@ -176,7 +188,23 @@ pub struct PreparedBatch {
     pair_action: Tensor,
     /// `(pairs, 1)` f32: the header overlap of each pair, when the policy reads it.
     pair_overlap: Option<Tensor>,
+    /// Each pair's context and each observation's header, when the policy reads contexts.
+    context: Option<ContextIndex>,
     segments: Segments,
+}
+
+/// Action contexts (see [`ActionPolicyConfig::action_context`]) as bags over the clause
+/// rows of the embedded texts.
+#[derive(Clone, Debug)]
+struct ContextIndex {
+    /// Number of distinct clause texts (embedded after the actions).
+    clauses: usize,
+    /// `(pairs, dim)`: the mean of each pair's matched clauses (zero when none match).
+    pair_context: EmbeddingBag,
+    /// `(observations, dim)`: each observation's first clause (zero when it has none).
+    observation_header: EmbeddingBag,
+    /// `(pairs, 1)` f32: share of the header's features found in the context, not the action.
+    pair_goal: Tensor,
 }
 
 /// Where each observation's clauses are among the embedded texts.
@@ -271,6 +299,20 @@ struct Weights {
     attention: Option<AttentionWeights>,
     /// `(1, hidden)`: the header-overlap feature's column of the hidden layer.
     header_overlap: Option<Var>,
+    action_context: Option<ActionContextWeights>,
+}
+
+/// The hidden layer's blocks reading action contexts.
+#[derive(Clone, Debug)]
+struct ActionContextWeights {
+    /// `(dim, hidden)` for the context bag.
+    context: Var,
+    /// `(dim, hidden)` for `context * action`.
+    context_action: Var,
+    /// `(dim, hidden)` for `context * header`.
+    context_header: Var,
+    /// `(1, hidden)` for the context's share of the header.
+    goal: Var,
 }
 
 /// The clause-attention part of the policy (see the module documentation).
@@ -285,6 +327,16 @@ struct AttentionWeights {
     context_header: Var,
 }
 
+/// Action contexts flattened: matched clauses per pair, header clause per observation.
+struct FlatContext {
+    clause_ids: Vec<u32>,
+    clause_pair: Vec<u32>,
+    clause_weight: Vec<f32>,
+    header_ids: Vec<u32>,
+    header_observation: Vec<u32>,
+    pair_goal: Vec<f32>,
+}
+
 /// A batch flattened into index vectors, ready to become tensors.
 struct FlatBatch {
     /// Feature ids of every distinct text: observations, actions, then clauses.
@@ -297,6 +349,10 @@ struct FlatBatch {
     actions: usize,
     /// Clause count, slots per observation, slot clauses and masks (see [`ClauseIndex`]).
     clauses: Option<(usize, usize, Vec<u32>, Vec<f32>)>,
+    /// Distinct clause texts embedded after the actions (for attention or contexts).
+    clause_count: usize,
+    /// Action contexts, when the policy reads them.
+    context: Option<FlatContext>,
     /// The distinct observation of each decision.
     decision_observation: Vec<u32>,
     /// Row-major `(observations, numeric_dim)`.
@@ -356,7 +412,15 @@ impl ActionPolicy {
             let identity = Tensor::eye(dim, DType::F32, device)?;
             parameters.insert(ATTENTION_QUERY, &identity)?;
         }
-        let blocks_and_overlap = blocks.len() + usize::from(config.header_overlap);
+        if config.action_context {
+            blocks.extend([
+                HIDDEN_ACTION_CONTEXT,
+                HIDDEN_ACTION_CONTEXT_ACTION,
+                HIDDEN_ACTION_CONTEXT_HEADER,
+            ]);
+        }
+        let scalar_inputs = usize::from(config.header_overlap) + usize::from(config.action_context);
+        let blocks_and_overlap = blocks.len() + scalar_inputs;
         let bound_gain = (1.0 / blocks_and_overlap as f64).sqrt();
         for name in blocks {
             parameters.insert(
@@ -366,6 +430,11 @@ impl ActionPolicy {
         }
         if config.header_overlap {
             let name = HIDDEN_HEADER_OVERLAP;
+            let weight = linear_weight(&mut rng(name), 1, hidden, bound_gain, device)?;
+            parameters.insert(name, &weight)?;
+        }
+        if config.action_context {
+            let name = HIDDEN_ACTION_CONTEXT_GOAL;
             let weight = linear_weight(&mut rng(name), 1, hidden, bound_gain, device)?;
             parameters.insert(name, &weight)?;
         }
@@ -403,7 +472,18 @@ impl ActionPolicy {
         } else {
             None
         };
+        let action_context = if config.action_context {
+            Some(ActionContextWeights {
+                context: var(HIDDEN_ACTION_CONTEXT)?,
+                context_action: var(HIDDEN_ACTION_CONTEXT_ACTION)?,
+                context_header: var(HIDDEN_ACTION_CONTEXT_HEADER)?,
+                goal: var(HIDDEN_ACTION_CONTEXT_GOAL)?,
+            })
+        } else {
+            None
+        };
         let weights = Weights {
+            action_context,
             embedding: var(EMBEDDING)?,
             numeric: parameters.get(NUMERIC).cloned(),
             attention,
@@ -441,7 +521,8 @@ impl ActionPolicy {
     /// Featurizes an observation (text plus numeric features).
     pub fn encode_observation(&self, text: &str, numeric: &[f32]) -> EncodedObservation {
         // Header overlap alone reads only the first clause.
-        let clauses_read = match (self.config.clause_attention, self.config.header_overlap) {
+        let reads_all = self.config.clause_attention || self.config.action_context;
+        let clauses_read = match (reads_all, self.config.header_overlap) {
             (true, _) => self.config.max_clauses,
             (false, true) => 1,
             (false, false) => 0,
@@ -487,7 +568,7 @@ impl ActionPolicy {
         let flat = self.flatten(decisions)?;
         let device = &self.device;
         let id_count = flat.ids.len();
-        let texts = flat.observations + flat.actions + flat.clauses.as_ref().map_or(0, |c| c.0);
+        let texts = flat.observations + flat.actions + flat.clause_count;
         let bags = (id_count > 0)
             .then(|| EmbeddingBag::new(flat.ids, flat.text_of_id, flat.id_weight, texts));
         let numeric = if self.config.numeric_dim > 0 {
@@ -529,7 +610,27 @@ impl ActionPolicy {
             None => None,
         };
         let pairs = flat.pair_observation.len();
+        let context = match flat.context {
+            Some(context) => Some(ContextIndex {
+                clauses: flat.clause_count,
+                pair_context: EmbeddingBag::new(
+                    context.clause_ids,
+                    context.clause_pair,
+                    context.clause_weight,
+                    pairs,
+                ),
+                observation_header: EmbeddingBag::new(
+                    context.header_ids,
+                    context.header_observation.clone(),
+                    vec![1.0; context.header_observation.len()],
+                    flat.observations,
+                ),
+                pair_goal: Tensor::from_vec(context.pair_goal, (pairs, 1), device)?,
+            }),
+            None => None,
+        };
         Ok(PreparedBatch {
+            context,
             bags,
             clauses,
             numeric,
@@ -707,10 +808,16 @@ impl ActionPolicy {
             .config
             .clause_attention
             .then(|| clause_layout(&observations));
+        let embeds_clauses = self.config.clause_attention || self.config.action_context;
         let clause_texts = observations
             .iter()
-            .filter(|_| self.config.clause_attention)
+            .filter(|_| embeds_clauses)
             .flat_map(|observation| observation.clauses.iter().map(Vec::as_slice));
+        let clause_count = clause_texts.clone().count();
+        let context = self
+            .config
+            .action_context
+            .then(|| self.flatten_contexts(decisions, &observations, &pair_observation));
         let texts = observations
             .iter()
             .map(|observation| observation.ids.as_slice())
@@ -739,6 +846,8 @@ impl ActionPolicy {
             observations: observations.len(),
             actions: actions.len(),
             clauses,
+            clause_count,
+            context,
             decision_observation,
             numeric,
             pair_observation,
@@ -748,10 +857,103 @@ impl ActionPolicy {
         })
     }
 
+    /// Matched clauses of every (decision, action) pair and the header clause of every
+    /// observation (see [`ActionPolicyConfig::action_context`]), in the clause numbering of
+    /// the embedded texts (all clauses of the first observation, then the second's, ...).
+    fn flatten_contexts(
+        &self,
+        decisions: &[&ActionDecision],
+        observations: &[&EncodedObservation],
+        pair_observation: &[u32],
+    ) -> FlatContext {
+        let word_bigrams = self.config.featurizer.word_bigrams;
+        let mut first_clause = Vec::with_capacity(observations.len());
+        let mut header_ids = Vec::new();
+        let mut header_observation = Vec::new();
+        let mut next = 0u32;
+        // Per observation: which clauses (after the header) hold each bigram, and the
+        // header's distinct features.
+        let mut clauses_of_bigram: Vec<HashMap<u32, Vec<u32>, FnvBuildHasher>> =
+            Vec::with_capacity(observations.len());
+        let mut header_features: Vec<Vec<u32>> = Vec::with_capacity(observations.len());
+        for (slot, observation) in observations.iter().enumerate() {
+            first_clause.push(next);
+            if !observation.clauses.is_empty() {
+                header_ids.push(next);
+                header_observation.push(slot as u32);
+            }
+            let mut index: HashMap<u32, Vec<u32>, FnvBuildHasher> = HashMap::default();
+            for (local, clause) in observation.clauses.iter().enumerate().skip(1) {
+                for &bigram in bigrams(clause, word_bigrams) {
+                    let holders = index.entry(bigram).or_default();
+                    if holders.last() != Some(&(local as u32)) {
+                        holders.push(local as u32);
+                    }
+                }
+            }
+            clauses_of_bigram.push(index);
+            let mut header: Vec<u32> = observation.clauses.first().cloned().unwrap_or_default();
+            header.sort_unstable();
+            header.dedup();
+            header_features.push(header);
+            next += observation.clauses.len() as u32;
+        }
+
+        let mut context = FlatContext {
+            clause_ids: Vec::new(),
+            clause_pair: Vec::new(),
+            clause_weight: Vec::new(),
+            header_ids,
+            header_observation,
+            pair_goal: Vec::with_capacity(pair_observation.len()),
+        };
+        let mut matched: Vec<u32> = Vec::new();
+        let mut found: Vec<u32> = Vec::new();
+        let actions = decisions
+            .iter()
+            .flat_map(|decision| decision.actions.iter());
+        for (pair, (action, &slot)) in actions.zip(pair_observation).enumerate() {
+            let slot = slot as usize;
+            let observation = observations[slot];
+            matched.clear();
+            for bigram in bigrams(action, word_bigrams) {
+                if let Some(holders) = clauses_of_bigram[slot].get(bigram) {
+                    matched.extend(holders);
+                }
+            }
+            matched.sort_unstable();
+            matched.dedup();
+            let weight = 1.0 / matched.len().max(1) as f32;
+            for &local in &matched {
+                context.clause_ids.push(first_clause[slot] + local);
+                context.clause_pair.push(pair as u32);
+                context.clause_weight.push(weight);
+            }
+            let header = &header_features[slot];
+            found.clear();
+            found.extend(
+                matched
+                    .iter()
+                    .flat_map(|&local| &observation.clauses[local as usize])
+                    .filter(|id| header.binary_search(id).is_ok() && !action.contains(id)),
+            );
+            found.sort_unstable();
+            found.dedup();
+            context
+                .pair_goal
+                .push(found.len() as f32 / header.len().max(1) as f32);
+        }
+        context
+    }
+
     /// `(pairs,)` logits for every (decision, action) pair of the batch.
     fn pair_logits(&self, batch: &PreparedBatch) -> Result<Tensor> {
         let weights = &self.weights;
-        let clause_count = batch.clauses.as_ref().map_or(0, |c| c.clauses);
+        let clause_count = match (&batch.clauses, &batch.context) {
+            (Some(layout), _) => layout.clauses,
+            (None, Some(context)) => context.clauses,
+            (None, None) => 0,
+        };
         let texts = batch.observations + batch.actions + clause_count;
         let bags = match &batch.bags {
             Some(bag) => bag.apply(weights.embedding.as_tensor())?,
@@ -775,6 +977,20 @@ impl ActionPolicy {
         let mut hidden = (hidden + hidden_action.index_select(pair_action, 0)?)?;
         if let (Some(overlap), Some(weight)) = (&batch.pair_overlap, &weights.header_overlap) {
             hidden = (hidden + overlap.matmul(weight)?)?;
+        }
+        if let (Some(context_weights), Some(context)) = (&weights.action_context, &batch.context) {
+            let clauses = bags.narrow(0, batch.observations + batch.actions, context.clauses)?;
+            let pair_context = context.pair_context.apply(&clauses)?;
+            let header = context
+                .observation_header
+                .apply(&clauses)?
+                .index_select(pair_observation, 0)?;
+            let pair_action_bag = action.index_select(pair_action, 0)?;
+            hidden = (hidden
+                + pair_context.matmul(&context_weights.context)?
+                + (&pair_context * pair_action_bag)?.matmul(&context_weights.context_action)?
+                + (&pair_context * header)?.matmul(&context_weights.context_header)?
+                + context.pair_goal.matmul(&context_weights.goal)?)?;
         }
         if let (Some(attention), Some(layout)) = (&weights.attention, &batch.clauses) {
             let clauses = bags.narrow(0, batch.observations + batch.actions, layout.clauses)?;
@@ -866,6 +1082,16 @@ fn overlap(action: &[u32], header: &[u32]) -> f32 {
     shared as f32 / action.len() as f32
 }
 
+/// The word bigrams among a text's feature ids ([`Featurizer::encode`] lists the `n` words,
+/// then the `n - 1` bigrams); the words themselves when bigrams are off.
+fn bigrams(ids: &[u32], word_bigrams: bool) -> &[u32] {
+    if word_bigrams {
+        &ids[ids.len().div_ceil(2)..]
+    } else {
+        ids
+    }
+}
+
 /// Slots per observation (the longest clause list, at least 1), each slot's clause
 /// (numbered after all observations' clauses in order; padding is the extra zero row) and
 /// its mask. An observation without clauses attends to the zero row, unmasked.
@@ -934,7 +1160,7 @@ mod tests {
         ActionPolicyConfig {
             featurizer: FeaturizerConfig {
                 bucket_bits: 10,
-                word_bigrams: true,
+                ..FeaturizerConfig::default()
             },
             embedding_dim: 8,
             hidden_dim: 16,
@@ -943,6 +1169,7 @@ mod tests {
             clause_attention: true,
             max_clauses: 8,
             header_overlap: true,
+            action_context: true,
         }
     }
 
@@ -951,7 +1178,7 @@ mod tests {
             policy.encode_decision(
                 "goal: pick the red block. You see a red block; a blue block",
                 &[0.5, 1.0],
-                &["red", "blue", "green"],
+                &["red", "a blue", "green"],
             ),
             policy.encode_decision("you see a door", &[0.0, -1.0], &["open door", "wait"]),
             policy.encode_decision("", &[1.0, 1.0], &["red"]),
@@ -1143,6 +1370,7 @@ mod tests {
         let config = ActionPolicyConfig {
             clause_attention: false,
             header_overlap: false,
+            action_context: false,
             ..small_config(11)
         };
         let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
@@ -1167,6 +1395,7 @@ mod tests {
             let config = ActionPolicyConfig {
                 clause_attention,
                 header_overlap: false,
+                action_context: false,
                 ..small_config(12)
             };
             let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
@@ -1227,6 +1456,77 @@ mod tests {
                 .is_none()
         );
         assert!(without.parameters().get(HIDDEN_HEADER_OVERLAP).is_none());
+    }
+
+    #[test]
+    fn an_action_reads_the_clauses_that_share_a_bigram_with_it() {
+        // Enough buckets that no two of the test's bigrams share one.
+        let config = ActionPolicyConfig {
+            clause_attention: false,
+            featurizer: FeaturizerConfig {
+                bucket_bits: 16,
+                ..FeaturizerConfig::default()
+            },
+            ..small_config(15)
+        };
+        let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
+        let observation = "Your task is to: put some mug in shelf 1.\nYou are at the door.\n\
+                           Known places: searched cabinet 2 with mug 1; unvisited cabinet 1; \
+                           unvisited shelf 1.";
+        let actions = [
+            "go to cabinet 2",
+            "go to cabinet 1",
+            "look",
+            "go to shelf 1",
+        ];
+        let decision = policy.encode_decision(observation, &[0.0, 0.0], &actions);
+        let observations = [&*decision.observation];
+        let context = policy.flatten_contexts(&[&decision], &observations, &[0, 0, 0, 0]);
+        // Clauses: 0 header, 1 "You are at the door", 2 "Known places: searched cabinet 2
+        // with mug 1", 3 "unvisited cabinet 1", 4 "unvisited shelf 1" (the header's own
+        // "shelf 1" is not a context).
+        assert_eq!(context.clause_ids, [2, 3, 4]);
+        assert_eq!(context.clause_pair, [0, 1, 3]);
+        assert_eq!(context.clause_weight, [1.0; 3]);
+        assert_eq!(
+            (context.header_ids, context.header_observation),
+            (vec![0], vec![0])
+        );
+        // Only cabinet 2 holds something of the task (the mug) that the action lacks.
+        assert!(context.pair_goal[0] > 0.0, "{:?}", context.pair_goal);
+        assert_eq!(context.pair_goal[1..], [0.0; 3]);
+
+        let scores = |text: &str| {
+            let decision = policy.encode_decision(text, &[0.0, 0.0], &actions);
+            policy
+                .distributions(&[&decision])
+                .unwrap()
+                .to_vecs()
+                .unwrap()
+        };
+        // Swapping the statuses of the two cabinets changes their scores.
+        let swapped = observation
+            .replace("cabinet 2 with", "cabinet 9 with")
+            .replace("unvisited cabinet 1", "searched cabinet 1 with mug 1")
+            .replace("cabinet 9 with mug 1", "unvisited cabinet 2");
+        let (before, after) = (scores(observation), scores(&swapped));
+        assert_ne!(before[0][0], after[0][0]);
+        assert_ne!(before[0][1], after[0][1]);
+    }
+
+    #[test]
+    fn without_action_context_the_policy_has_no_context_parameters() {
+        let config = ActionPolicyConfig {
+            action_context: false,
+            clause_attention: false,
+            header_overlap: false,
+            ..small_config(16)
+        };
+        let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
+        assert!(policy.parameters().get(HIDDEN_ACTION_CONTEXT).is_none());
+        let decision = policy.encode_decision("a b. c d", &[0.0, 0.0], &["c d"]);
+        assert!(decision.observation.clauses.is_empty());
+        assert!(policy.prepare(&[&decision]).unwrap().context.is_none());
     }
 
     #[test]

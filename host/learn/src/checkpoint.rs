@@ -198,7 +198,7 @@ mod tests {
         ActionPolicyConfig {
             featurizer: FeaturizerConfig {
                 bucket_bits: 9,
-                word_bigrams: true,
+                ..FeaturizerConfig::default()
             },
             embedding_dim: 6,
             hidden_dim: 10,
@@ -207,6 +207,7 @@ mod tests {
             clause_attention: true,
             max_clauses: 8,
             header_overlap: true,
+            action_context: true,
         }
     }
 

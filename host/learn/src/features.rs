@@ -69,6 +69,28 @@ impl Hasher for FnvHasher {
 /// `BuildHasher` for [`FnvHasher`].
 pub(crate) type FnvBuildHasher = BuildHasherDefault<FnvHasher>;
 
+/// How a feature's 64-bit FNV-1a hash becomes a bucket id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketHash {
+    /// The top bits of the hash after splitmix64's finalizer, so that every byte of a
+    /// feature moves every bit of its bucket. The default.
+    Mixed,
+    /// The top bits of the raw hash. FNV-1a mixes a feature's last byte into the low bits
+    /// only, so features that differ in their last character mostly share a bucket:
+    /// `cabinet 1` and `cabinet 2`, and the digits `0` to `9`. Configurations and
+    /// checkpoints written before [`FeaturizerConfig::hash`] existed used it, and keep it
+    /// so that they reproduce.
+    TopBits,
+}
+
+impl BucketHash {
+    /// The hash of configurations that do not name one (written before it could be named).
+    fn unnamed() -> Self {
+        Self::TopBits
+    }
+}
+
 /// How text is turned into bucket ids.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -79,6 +101,11 @@ pub struct FeaturizerConfig {
     /// Whether adjacent word pairs are hashed too (lets "red block" differ from
     /// "block red"). Default true.
     pub word_bigrams: bool,
+    /// How hashes become buckets. Default [`BucketHash::Mixed`]; a configuration file or
+    /// checkpoint that does not name it reads as [`BucketHash::TopBits`], the hash it was
+    /// written with.
+    #[serde(default = "BucketHash::unnamed")]
+    pub hash: BucketHash,
 }
 
 impl Default for FeaturizerConfig {
@@ -86,6 +113,7 @@ impl Default for FeaturizerConfig {
         Self {
             bucket_bits: 15,
             word_bigrams: true,
+            hash: BucketHash::Mixed,
         }
     }
 }
@@ -160,10 +188,23 @@ impl Featurizer {
             .collect()
     }
 
-    /// The top `bucket_bits` bits of the hash (FNV's best-mixed bits).
+    /// The top `bucket_bits` bits of the hash, mixed first unless the configuration keeps
+    /// the raw hash (see [`BucketHash`]).
     fn bucket(&self, hash: u64) -> u32 {
+        let hash = match self.config.hash {
+            BucketHash::Mixed => splitmix64_finalize(hash),
+            BucketHash::TopBits => hash,
+        };
         (hash >> (64 - self.config.bucket_bits)) as u32
     }
+}
+
+/// splitmix64's output function: a bijection on `u64` in which every input bit flips about
+/// half of the output bits.
+fn splitmix64_finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The clauses of `text`: pieces separated by a line break, a `;`, or a sentence end (`.`,
@@ -240,7 +281,7 @@ mod tests {
     fn ids_stay_below_the_bucket_count() {
         let featurizer = Featurizer::new(FeaturizerConfig {
             bucket_bits: 8,
-            word_bigrams: true,
+            ..FeaturizerConfig::default()
         })
         .unwrap();
         let text: String = (0..500).map(|i| format!("w{i} ")).collect();
@@ -299,5 +340,50 @@ mod tests {
         assert_eq!(config.bucket_bits, 12);
         assert!(config.word_bigrams);
         assert!(serde_json::from_str::<FeaturizerConfig>(r#"{"buckets": 12}"#).is_err());
+    }
+
+    #[test]
+    fn configurations_without_a_hash_keep_the_one_they_were_written_with() {
+        let unnamed: FeaturizerConfig = serde_json::from_str(r#"{"bucket_bits": 15}"#).unwrap();
+        assert_eq!(unnamed.hash, BucketHash::TopBits);
+        assert_eq!(FeaturizerConfig::default().hash, BucketHash::Mixed);
+        let written = serde_json::to_string(&FeaturizerConfig::default()).unwrap();
+        assert!(written.contains(r#""hash":"mixed""#), "{written}");
+        let read: FeaturizerConfig = serde_json::from_str(&written).unwrap();
+        assert_eq!(read, FeaturizerConfig::default());
+    }
+
+    const MUG_1_MIXED: [u32; 3] = [7485, 14024, 8285];
+    const MUG_1_TOP_BITS: [u32; 3] = [12495, 1047, 9066];
+
+    #[test]
+    fn the_mixed_hash_separates_features_that_differ_in_their_last_character() {
+        let with = |hash| {
+            Featurizer::new(FeaturizerConfig {
+                hash,
+                ..FeaturizerConfig::default()
+            })
+            .unwrap()
+        };
+        let digit_buckets = |featurizer: &Featurizer| {
+            let digits: String = (0..10).map(|digit| format!("{digit} ")).collect();
+            let words = &featurizer.encode(&digits)[..10];
+            words
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let (mixed, top_bits) = (with(BucketHash::Mixed), with(BucketHash::TopBits));
+        assert_eq!(digit_buckets(&mixed), 10);
+        assert!(
+            digit_buckets(&top_bits) < 3,
+            "the flaw the mixed hash fixes"
+        );
+        let (one, two) = (mixed.encode("cabinet 1"), mixed.encode("cabinet 2"));
+        assert_eq!(one[0], two[0]);
+        assert_ne!((one[1], one[2]), (two[1], two[2]));
+        // Bucket ids are part of the checkpoint format: pinned.
+        assert_eq!(mixed.encode("mug 1"), MUG_1_MIXED);
+        assert_eq!(top_bits.encode("mug 1"), MUG_1_TOP_BITS);
     }
 }

@@ -148,7 +148,7 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
     ActionPolicyConfig {
         featurizer: FeaturizerConfig {
             bucket_bits: 12,
-            word_bigrams: true,
+            ..FeaturizerConfig::default()
         },
         embedding_dim: 16,
         hidden_dim: 32,
@@ -157,6 +157,7 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
         clause_attention: true,
         max_clauses: 48,
         header_overlap: false,
+        action_context: false,
     }
 }
 
