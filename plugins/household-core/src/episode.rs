@@ -1,6 +1,8 @@
 //! One running episode: the task, the world, the admissible actions and the
 //! tally, stepped by action index.
 
+use std::collections::VecDeque;
+
 use derl_env_api::{EnvError, Observation, Split, StepResult};
 
 use crate::actions::{Action, admissible};
@@ -24,11 +26,23 @@ pub struct Episode {
     tally: Tally,
     success: bool,
     done: bool,
+    /// How many recent actions the observation lists (0: no `Recent actions` line).
+    history: usize,
+    /// The texts of the last `history` actions, oldest first.
+    recent: VecDeque<String>,
 }
 
 impl Episode {
-    /// Starts an episode of `spec` (task `task` of `split`) with `seed`.
-    pub fn start(spec: TaskSpec, split: Split, task: u32, seed: u64, max_steps: u32) -> Episode {
+    /// Starts an episode of `spec` (task `task` of `split`) with `seed`, listing the last
+    /// `history` actions in each observation.
+    pub fn start(
+        spec: TaskSpec,
+        split: Split,
+        task: u32,
+        seed: u64,
+        max_steps: u32,
+        history: usize,
+    ) -> Episode {
         let mut rng = Rng::from_parts(&[0x70_6c61_6365, split.index(), u64::from(task), seed]);
         let world = World::populate(&spec, &mut rng);
         let mut tally = Tally::default();
@@ -44,6 +58,8 @@ impl Episode {
             tally,
             success: false,
             done: false,
+            history,
+            recent: VecDeque::with_capacity(history + 1),
         }
     }
 
@@ -71,6 +87,19 @@ impl Episode {
     pub fn observation(&self) -> Observation {
         let mut text = String::with_capacity(768);
         observation(&self.spec, &self.goal_text, &self.world, &mut text);
+        if self.history > 0 {
+            text.push_str("\nRecent actions: ");
+            if self.recent.is_empty() {
+                text.push_str("none");
+            }
+            for (i, action) in self.recent.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("; ");
+                }
+                text.push_str(action);
+            }
+            text.push('.');
+        }
         let actions = if self.done {
             Vec::new()
         } else {
@@ -96,6 +125,12 @@ impl Episode {
                 self.actions.len()
             )));
         };
+        if self.history > 0 {
+            if self.recent.len() == self.history {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(action.text(&self.world));
+        }
         let mut feedback = String::with_capacity(96);
         let changed = apply(&self.spec, &mut self.world, action, &mut feedback);
         self.tally.observe(&self.spec, &self.world, Some(changed));

@@ -17,9 +17,13 @@
 //! goals and two longer families (see [`task`]). Primitives are described in
 //! [`primitives`].
 //!
-//! Settings: `max-steps` (default 40, 5..=200) and `difficulty` (`easy`,
+//! Settings: `max-steps` (default 40, 5..=200), `difficulty` (`easy`,
 //! `normal` (default), `hard`: rooms of 5-7, 6-10 or 9-13 receptacles, four
-//! more in `ood`).
+//! more in `ood`) and `history` (default 0, 0..=10): when above 0 the
+//! observation ends with a `Recent actions:` line listing that many of the
+//! last actions, oldest first, a memory for policies that have none (a
+//! memoryless policy cannot tell that it just put the object where it is
+//! about to take it from).
 
 pub mod actions;
 pub mod catalog;
@@ -42,6 +46,8 @@ use crate::task::{Difficulty, TaskSpec};
 pub const DEFAULT_MAX_STEPS: u32 = 40;
 /// Accepted `max-steps` values.
 pub const MAX_STEPS_RANGE: std::ops::RangeInclusive<u32> = 5..=200;
+/// Accepted `history` values (recent actions shown; 0, the default, shows none).
+pub const HISTORY_RANGE: std::ops::RangeInclusive<u32> = 0..=10;
 /// Version of the environment's logic; bump when episodes change.
 pub const VERSION: &str = "0.1.0";
 
@@ -50,6 +56,7 @@ pub const VERSION: &str = "0.1.0";
 pub struct Household {
     max_steps: u32,
     difficulty: Difficulty,
+    history: u32,
     episode: Option<Episode>,
     /// The last generated task, reused when the same task is reset again.
     cached: Option<(Split, u32, Difficulty, TaskSpec)>,
@@ -64,6 +71,11 @@ impl Household {
     /// The configured step budget.
     pub fn max_steps(&self) -> u32 {
         self.max_steps
+    }
+
+    /// How many recent actions the observation lists.
+    pub fn history(&self) -> u32 {
+        self.history
     }
 
     /// The configured scene-size preset.
@@ -99,6 +111,7 @@ impl Environment for Household {
         Household {
             max_steps: DEFAULT_MAX_STEPS,
             difficulty: Difficulty::Normal,
+            history: 0,
             episode: None,
             cached: None,
         }
@@ -107,6 +120,7 @@ impl Environment for Household {
     fn configure(&mut self, settings: &[(String, String)]) -> Result<(), EnvError> {
         let mut max_steps = self.max_steps;
         let mut difficulty = self.difficulty;
+        let mut history = self.history;
         for (key, value) in settings {
             match key.as_str() {
                 "max-steps" => {
@@ -119,6 +133,16 @@ impl Environment for Household {
                         )));
                     }
                 }
+                "history" => {
+                    history = parse_setting(key, value)?;
+                    if !HISTORY_RANGE.contains(&history) {
+                        return Err(EnvError::InvalidSetting(format!(
+                            "`history` = {history} is outside {}..={}",
+                            HISTORY_RANGE.start(),
+                            HISTORY_RANGE.end()
+                        )));
+                    }
+                }
                 "difficulty" => {
                     difficulty = Difficulty::from_name(value).ok_or_else(|| {
                         EnvError::InvalidSetting(format!(
@@ -128,13 +152,14 @@ impl Environment for Household {
                 }
                 _ => {
                     return Err(EnvError::InvalidSetting(format!(
-                        "unknown setting `{key}` (known: max-steps, difficulty)"
+                        "unknown setting `{key}` (known: max-steps, difficulty, history)"
                     )));
                 }
             }
         }
         self.max_steps = max_steps;
         self.difficulty = difficulty;
+        self.history = history;
         self.episode = None;
         Ok(())
     }
@@ -168,7 +193,14 @@ impl Environment for Household {
             )));
         }
         let spec = self.task_spec(split, task);
-        let episode = Episode::start(spec, split, task, seed, self.max_steps);
+        let episode = Episode::start(
+            spec,
+            split,
+            task,
+            seed,
+            self.max_steps,
+            self.history as usize,
+        );
         let observation = episode.observation();
         self.episode = Some(episode);
         Ok(observation)

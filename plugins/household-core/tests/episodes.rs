@@ -404,6 +404,8 @@ fn bad_calls_are_errors() {
         ("max-steps", "201"),
         ("max-steps", "many"),
         ("difficulty", "brutal"),
+        ("history", "11"),
+        ("history", "-1"),
         ("colour", "blue"),
     ] {
         let mut fresh = Household::new();
@@ -515,4 +517,41 @@ fn observation_records_what_was_seen() {
         text.contains(&format!("searched {name} with")) || text.contains(&format!("closed {name}"))
     );
     assert!(!text.contains(&format!("unvisited {name}")));
+}
+
+#[test]
+fn history_lists_the_last_actions_and_changes_nothing_else() {
+    let mut plain = Household::new();
+    let mut remembering = Household::new();
+    remembering
+        .configure(&[("history".into(), "2".into())])
+        .unwrap();
+    assert_eq!(remembering.history(), 2);
+    let first = remembering.reset(Split::Train, 5, 1).unwrap();
+    assert!(
+        first.text.ends_with("\nRecent actions: none."),
+        "{}",
+        first.text
+    );
+    let plain_first = plain.reset(Split::Train, 5, 1).unwrap();
+    assert!(!plain_first.text.contains("Recent actions"));
+    assert_eq!(first.actions, plain_first.actions);
+
+    let mut taken = Vec::new();
+    let mut observation = first;
+    for _ in 0..3 {
+        let action = remembering.expert_action().unwrap().unwrap();
+        taken.push(observation.actions[action as usize].clone());
+        let remembered = remembering.step(action).unwrap();
+        let forgotten = plain.step(action).unwrap();
+        assert_eq!(remembered.primitives, forgotten.primitives);
+        assert_eq!(remembered.feedback, forgotten.feedback);
+        let expected = format!(
+            "{}\nRecent actions: {}.",
+            forgotten.observation.text,
+            taken[taken.len().saturating_sub(2)..].join("; ")
+        );
+        assert_eq!(remembered.observation.text, expected);
+        observation = remembered.observation;
+    }
 }
