@@ -1460,11 +1460,12 @@ mod tests {
 
     #[test]
     fn an_action_reads_the_clauses_that_share_a_bigram_with_it() {
-        // Enough buckets that no two of the test's bigrams share one.
+        // Enough buckets, well mixed, that no two of the test's bigrams share one.
         let config = ActionPolicyConfig {
             clause_attention: false,
             featurizer: FeaturizerConfig {
                 bucket_bits: 16,
+                hash: crate::features::BucketHash::Mixed,
                 ..FeaturizerConfig::default()
             },
             ..small_config(15)

@@ -198,6 +198,7 @@ mod tests {
         ActionPolicyConfig {
             featurizer: FeaturizerConfig {
                 bucket_bits: 9,
+                hash: crate::features::BucketHash::Mixed,
                 ..FeaturizerConfig::default()
             },
             embedding_dim: 6,

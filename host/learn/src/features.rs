@@ -70,25 +70,21 @@ impl Hasher for FnvHasher {
 pub(crate) type FnvBuildHasher = BuildHasherDefault<FnvHasher>;
 
 /// How a feature's 64-bit FNV-1a hash becomes a bucket id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BucketHash {
-    /// The top bits of the hash after splitmix64's finalizer, so that every byte of a
-    /// feature moves every bit of its bucket. The default.
-    Mixed,
     /// The top bits of the raw hash. FNV-1a mixes a feature's last byte into the low bits
-    /// only, so features that differ in their last character mostly share a bucket:
-    /// `cabinet 1` and `cabinet 2`, and the digits `0` to `9`. Configurations and
-    /// checkpoints written before [`FeaturizerConfig::hash`] existed used it, and keep it
-    /// so that they reproduce.
+    /// only, so features that differ only in their last character mostly share a bucket:
+    /// `cabinet 1` and `cabinet 2`, and the digits `0` to `9`. The default, and the hash of
+    /// every configuration and checkpoint written before this option existed: a policy
+    /// that cannot tell numbers apart generalises across them, which on arith learns
+    /// faster (BENCHMARKS.md, "Household: does a better policy fix it?").
+    #[default]
     TopBits,
-}
-
-impl BucketHash {
-    /// The hash of configurations that do not name one (written before it could be named).
-    fn unnamed() -> Self {
-        Self::TopBits
-    }
+    /// The top bits of the hash after splitmix64's finalizer, so that every byte of a
+    /// feature moves every bit of its bucket: `cabinet 1` and `cabinet 2` differ. What
+    /// action contexts need to tell receptacles of one kind apart.
+    Mixed,
 }
 
 /// How text is turned into bucket ids.
@@ -101,10 +97,7 @@ pub struct FeaturizerConfig {
     /// Whether adjacent word pairs are hashed too (lets "red block" differ from
     /// "block red"). Default true.
     pub word_bigrams: bool,
-    /// How hashes become buckets. Default [`BucketHash::Mixed`]; a configuration file or
-    /// checkpoint that does not name it reads as [`BucketHash::TopBits`], the hash it was
-    /// written with.
-    #[serde(default = "BucketHash::unnamed")]
+    /// How hashes become buckets. Default [`BucketHash::TopBits`].
     pub hash: BucketHash,
 }
 
@@ -113,7 +106,7 @@ impl Default for FeaturizerConfig {
         Self {
             bucket_bits: 15,
             word_bigrams: true,
-            hash: BucketHash::Mixed,
+            hash: BucketHash::TopBits,
         }
     }
 }
@@ -343,14 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn configurations_without_a_hash_keep_the_one_they_were_written_with() {
+    fn the_hash_is_named_in_kebab_case_and_defaults_to_the_top_bits() {
         let unnamed: FeaturizerConfig = serde_json::from_str(r#"{"bucket_bits": 15}"#).unwrap();
         assert_eq!(unnamed.hash, BucketHash::TopBits);
-        assert_eq!(FeaturizerConfig::default().hash, BucketHash::Mixed);
-        let written = serde_json::to_string(&FeaturizerConfig::default()).unwrap();
+        let mixed: FeaturizerConfig = serde_json::from_str(r#"{"hash": "mixed"}"#).unwrap();
+        assert_eq!(mixed.hash, BucketHash::Mixed);
+        let written = serde_json::to_string(&mixed).unwrap();
         assert!(written.contains(r#""hash":"mixed""#), "{written}");
-        let read: FeaturizerConfig = serde_json::from_str(&written).unwrap();
-        assert_eq!(read, FeaturizerConfig::default());
+        assert!(serde_json::from_str::<FeaturizerConfig>(r#"{"hash": "fnv"}"#).is_err());
     }
 
     const MUG_1_MIXED: [u32; 3] = [7485, 14024, 8285];
