@@ -19,6 +19,12 @@
 //! With header overlap (`header_overlap`, off by default) the hidden layer also reads one
 //! number per pair: the fraction of the action's features found in the header clause.
 //!
+//! With action contexts (`action_context`, off by default) every pair also reads the
+//! clauses after the header that share a word bigram with its action (hard, lexical
+//! attention: `go to cabinet 2` reads `unvisited cabinet 2`), as the bag `c` in
+//! `[c, c * act, c * header]`, and the share of the header's features that this context
+//! adds to the action's own.
+//!
 //! A batch of decisions is computed in a fixed, small number of tensor operations:
 //! distinct observations (by `Arc`) and distinct action texts (by content) are embedded
 //! once, the hidden layer's observation and action parts are applied per distinct text
