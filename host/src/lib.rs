@@ -8,7 +8,6 @@
 //! line ([`cli`]); the sandbox, the reward language and the learners are
 //! their own crates.
 
-pub mod allocator;
 pub mod bundled;
 pub mod cli;
 pub mod conformance;

@@ -1,7 +1,7 @@
 //! The `derl` command line.
 
 fn main() -> std::process::ExitCode {
-    derl::allocator::keep_freed_memory();
+    derl_learn::allocator::keep_freed_memory();
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // SAFETY: nothing else runs yet, so no thread can read the
         // environment concurrently. One candle thread per policy: derl

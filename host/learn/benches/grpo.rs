@@ -172,6 +172,8 @@ fn batch_groups(
 }
 
 fn main() {
+    // As `derl` runs: freed tensor memory stays in the process.
+    derl_learn::allocator::keep_freed_memory();
     let export: Option<PathBuf> = {
         let args: Vec<String> = std::env::args().collect();
         args.iter()

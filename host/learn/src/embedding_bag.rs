@@ -17,9 +17,9 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 /// The bags of a batch of texts: for every id, its bucket, its text and its weight.
 #[derive(Clone, Debug)]
 pub struct EmbeddingBag {
-    ids: Arc<[u32]>,
-    text_of_id: Arc<[u32]>,
-    id_weight: Arc<[f32]>,
+    ids: Arc<Vec<u32>>,
+    text_of_id: Arc<Vec<u32>>,
+    id_weight: Arc<Vec<f32>>,
     texts: usize,
 }
 
@@ -33,9 +33,9 @@ impl EmbeddingBag {
         assert!(ids.len() == text_of_id.len() && ids.len() == id_weight.len());
         assert!(text_of_id.iter().all(|&text| (text as usize) < texts));
         Self {
-            ids: ids.into(),
-            text_of_id: text_of_id.into(),
-            id_weight: id_weight.into(),
+            ids: Arc::new(ids),
+            text_of_id: Arc::new(text_of_id),
+            id_weight: Arc::new(id_weight),
             texts,
         }
     }
@@ -98,7 +98,11 @@ impl CustomOp1 for EmbeddingBag {
         let (table, buckets, dim) = matrix(storage, layout, "the table")?;
         self.check_ids(buckets)?;
         let mut bags = vec![0f32; self.texts * dim];
-        for ((&id, &text), &weight) in self.ids.iter().zip(&*self.text_of_id).zip(&*self.id_weight)
+        for ((&id, &text), &weight) in self
+            .ids
+            .iter()
+            .zip(self.text_of_id.iter())
+            .zip(self.id_weight.iter())
         {
             let row = &table[id as usize * dim..][..dim];
             let bag = &mut bags[text as usize * dim..][..dim];
@@ -127,7 +131,11 @@ impl CustomOp1 for EmbeddingBag {
             candle_core::bail!("embedding bag: gradient of shape ({texts}, {grad_dim})")
         }
         let mut grad_table = vec![0f32; buckets * dim];
-        for ((&id, &text), &weight) in self.ids.iter().zip(&*self.text_of_id).zip(&*self.id_weight)
+        for ((&id, &text), &weight) in self
+            .ids
+            .iter()
+            .zip(self.text_of_id.iter())
+            .zip(self.id_weight.iter())
         {
             let grad_bag = &grad_bags[text as usize * dim..][..dim];
             let grad_row = &mut grad_table[id as usize * dim..][..dim];

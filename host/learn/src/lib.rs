@@ -14,6 +14,7 @@
 //! from the GRPO seed. On CPU, results are identical with any number of threads.
 
 pub mod action_policy;
+pub mod allocator;
 pub mod checkpoint;
 pub mod embedding_bag;
 pub mod error;
