@@ -872,7 +872,7 @@ impl ActionPolicy {
         observations: &[&EncodedObservation],
         pair_observation: &[u32],
     ) -> FlatContext {
-        let word_bigrams = self.config.featurizer.word_bigrams;
+        let featurizer = &self.featurizer;
         let mut first_clause = Vec::with_capacity(observations.len());
         let mut header_ids = Vec::new();
         let mut header_observation = Vec::new();
@@ -890,7 +890,7 @@ impl ActionPolicy {
             }
             let mut index: HashMap<u32, Vec<u32>, FnvBuildHasher> = HashMap::default();
             for (local, clause) in observation.clauses.iter().enumerate().skip(1) {
-                for &bigram in bigrams(clause, word_bigrams) {
+                for &bigram in featurizer.bigrams(clause) {
                     let holders = index.entry(bigram).or_default();
                     if holders.last() != Some(&(local as u32)) {
                         holders.push(local as u32);
@@ -922,7 +922,7 @@ impl ActionPolicy {
             let slot = slot as usize;
             let observation = observations[slot];
             matched.clear();
-            for bigram in bigrams(action, word_bigrams) {
+            for bigram in featurizer.bigrams(action) {
                 if let Some(holders) = clauses_of_bigram[slot].get(bigram) {
                     matched.extend(holders);
                 }
@@ -1086,16 +1086,6 @@ fn overlap(action: &[u32], header: &[u32]) -> f32 {
         .filter(|id| header.binary_search(id).is_ok())
         .count();
     shared as f32 / action.len() as f32
-}
-
-/// The word bigrams among a text's feature ids ([`Featurizer::encode`] lists the `n` words,
-/// then the `n - 1` bigrams); the words themselves when bigrams are off.
-fn bigrams(ids: &[u32], word_bigrams: bool) -> &[u32] {
-    if word_bigrams {
-        &ids[ids.len().div_ceil(2)..]
-    } else {
-        ids
-    }
 }
 
 /// Slots per observation (the longest clause list, at least 1), each slot's clause

@@ -171,6 +171,16 @@ impl Featurizer {
         ids
     }
 
+    /// The word bigrams among the ids [`Featurizer::encode`] gave for one text (it lists the
+    /// `n` words, then the `n - 1` bigrams); the words themselves when bigrams are off.
+    pub fn bigrams<'a>(&self, ids: &'a [u32]) -> &'a [u32] {
+        if self.config.word_bigrams {
+            &ids[ids.len().div_ceil(2)..]
+        } else {
+            ids
+        }
+    }
+
     /// Bucket ids of the first `limit` clauses of `text` (see [`clauses`]), empty clauses
     /// dropped; later clauses are not encoded.
     pub fn encode_clauses(&self, text: &str, limit: usize) -> Vec<Vec<u32>> {
@@ -257,6 +267,26 @@ mod tests {
         assert_eq!(ids[0], featurizer.encode("red")[0]);
         assert_eq!(ids[1], featurizer.encode("block")[0]);
         assert_ne!(ids[2], featurizer.encode("block red")[2]);
+    }
+
+    #[test]
+    fn bigrams_are_the_second_part_of_an_encoding() {
+        let featurizer = featurizer();
+        let ids = featurizer.encode("go to cabinet 2");
+        assert_eq!(featurizer.bigrams(&ids), &ids[4..]);
+        assert_eq!(
+            featurizer.bigrams(&ids)[2],
+            featurizer.encode("cabinet 2")[2]
+        );
+        assert!(featurizer.bigrams(&featurizer.encode("look")).is_empty());
+        assert!(featurizer.bigrams(&[]).is_empty());
+        let words_only = Featurizer::new(FeaturizerConfig {
+            word_bigrams: false,
+            ..FeaturizerConfig::default()
+        })
+        .unwrap();
+        let ids = words_only.encode("go to cabinet 2");
+        assert_eq!(words_only.bigrams(&ids), &ids[..]);
     }
 
     #[test]
