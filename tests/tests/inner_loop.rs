@@ -91,6 +91,69 @@ fn the_same_job_gives_the_same_result() {
 }
 
 #[test]
+fn validation_during_training_is_measured_without_changing_the_training() {
+    let sandbox = sandbox();
+    let job = |eval_every| InnerJob {
+        inner: InnerConfig {
+            updates: 6,
+            eval_every,
+            ..corridor_job("success", 0).inner
+        },
+        ..corridor_job("success + 0.5*has_key", 5)
+    };
+    let run = |eval_every| {
+        let mut updates = Vec::new();
+        let result = run_job(sandbox, &job(eval_every), |u| updates.push(u.clone())).unwrap();
+        (result, updates)
+    };
+    let (quiet, quiet_updates) = run(0);
+    let (watched, watched_updates) = run(2);
+    assert_eq!(quiet.evaluation, watched.evaluation);
+    let measured: Vec<u32> = watched_updates
+        .iter()
+        .filter(|u| u.validation.is_some())
+        .map(|u| u.update)
+        .collect();
+    assert_eq!(measured, [1, 3], "every 2 updates, not after the last");
+    for (quiet, watched) in quiet_updates.iter().zip(&watched_updates) {
+        assert!(quiet.validation.is_none());
+        assert_eq!(
+            *quiet,
+            derl::inner::UpdateRecord {
+                validation: None,
+                ..watched.clone()
+            }
+        );
+    }
+    // The measured values are success rates on the final evaluation's tasks: after the
+    // last update of a 4-update run they are that run's final validation figures.
+    let (four, _) = {
+        let mut updates = Vec::new();
+        let result = run_job(
+            sandbox,
+            &InnerJob {
+                inner: InnerConfig {
+                    updates: 4,
+                    ..job(0).inner
+                },
+                ..job(0)
+            },
+            |u| updates.push(u.clone()),
+        )
+        .unwrap();
+        (result, updates)
+    };
+    let at_four = watched_updates[3].validation.unwrap();
+    assert_eq!(
+        at_four,
+        (
+            four.evaluation.greedy(Split::Validation).unwrap(),
+            four.evaluation.sampled(Split::Validation).unwrap()
+        )
+    );
+}
+
+#[test]
 fn a_checkpoint_reloads_to_identical_scores() {
     let sandbox = sandbox();
     let dir = scratch("inner-loop-checkpoint");

@@ -38,6 +38,10 @@ pub struct TrainArgs {
     /// Episodes evaluated per split at the end.
     #[arg(long, default_value_t = InnerConfig::default().eval_episodes)]
     eval_episodes: u32,
+    /// Measure validation success every N updates during training (0: only at the end);
+    /// shown beside the progress bar and kept in updates.jsonl.
+    #[arg(long, default_value_t = 0)]
+    eval_every: u32,
     /// Tasks per update.
     #[arg(long, default_value_t = InnerConfig::default().tasks_per_update)]
     tasks: u32,
@@ -97,7 +101,7 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
             tasks_per_update: args.tasks,
             group_size: args.group_size,
             eval_episodes: args.eval_episodes,
-            ..InnerConfig::default()
+            eval_every: args.eval_every,
         },
         policy: PolicyConfig::default(),
         seed: args.seed,
@@ -111,8 +115,18 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
         bar.set_position(u64::from(record.update + 1));
+        let validation = record
+            .validation
+            .map(|(greedy, sampled)| {
+                format!(
+                    "  validation {:.0}% / {:.0}%",
+                    100.0 * sampled,
+                    100.0 * greedy
+                )
+            })
+            .unwrap_or_default();
         bar.set_message(format!(
-            "reward {:+.3}  success {:.0}%",
+            "reward {:+.3}  success {:.0}%{validation}",
             record.mean_reward,
             100.0 * record.success
         ));

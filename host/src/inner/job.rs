@@ -263,6 +263,7 @@ pub fn run_job(
         &mut learner,
         &job.inner,
         derive_seed(job.seed, 3),
+        derive_seed(job.seed, 4),
         on_update,
     ) {
         Ok(done) => done,

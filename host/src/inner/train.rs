@@ -83,6 +83,10 @@ pub struct UpdateRecord {
     pub env_steps: u64,
     /// The learner's own statistics (loss, KL, entropy...).
     pub learner: serde_json::Value,
+    /// Validation success after this update, (greedy, sampled), on the final evaluation's
+    /// tasks; only every `eval_every` updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<(f64, f64)>,
 }
 
 /// Success rates on a fixed, seeded set of tasks.
@@ -113,8 +117,11 @@ pub fn derive_seed(seed: u64, stream: u64) -> u64 {
 }
 
 /// Trains `learner` with `reward` for `config.updates` updates; calls
-/// `on_update` after each. Returns every update's record and the total
-/// environment steps.
+/// `on_update` after each. Every `config.eval_every` updates (before the
+/// last) it also measures validation success on the tasks that
+/// `evaluate(.., eval_seed)` uses, with their own generators, so the training
+/// itself does not change. Returns every update's record and the
+/// environment steps of training (evaluation steps not included).
 ///
 /// # Errors
 /// [`InnerError::Reward`] when the reward program fails; `Other` for
@@ -125,6 +132,7 @@ pub fn train<L: Learner>(
     learner: &mut L,
     config: &InnerConfig,
     seed: u64,
+    eval_seed: u64,
     mut on_update: impl FnMut(&UpdateRecord),
 ) -> Result<(Vec<UpdateRecord>, u64), InnerError> {
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x7261_696e));
@@ -166,7 +174,22 @@ pub fn train<L: Learner>(
         }
         let learner_stats = learner.update(&groups, &mut rng)?;
         let count = episodes.len().max(1) as f64;
+        let evaluates = config.eval_every > 0
+            && (update + 1) % config.eval_every == 0
+            && update + 1 < config.updates;
+        let validation = if evaluates {
+            let splits = [Split::Validation];
+            let (evaluation, _) =
+                evaluate(pool, learner, &splits, config.eval_episodes, eval_seed)?;
+            evaluation
+                .splits
+                .first()
+                .map(|&(_, greedy, sampled)| (greedy, sampled))
+        } else {
+            None
+        };
         let record = UpdateRecord {
+            validation,
             update,
             mean_reward: rewards_sum / count,
             success: successes as f64 / count,
