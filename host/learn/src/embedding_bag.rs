@@ -63,6 +63,15 @@ impl EmbeddingBag {
         table.apply_op1(self.clone())
     }
 
+    /// Every feature as (table row, text, weight), in id order (the order of the sums).
+    fn entries(&self) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
+        self.ids
+            .iter()
+            .zip(self.text_of_id.iter())
+            .zip(self.id_weight.iter())
+            .map(|((&id, &text), &weight)| (id as usize, text as usize, weight))
+    }
+
     fn check_ids(&self, buckets: usize) -> candle_core::Result<()> {
         match self.ids.iter().find(|&&id| id as usize >= buckets) {
             Some(id) => candle_core::bail!("embedding bag: id {id} past the {buckets}-row table"),
@@ -98,14 +107,9 @@ impl CustomOp1 for EmbeddingBag {
         let (table, buckets, dim) = matrix(storage, layout, "the table")?;
         self.check_ids(buckets)?;
         let mut bags = vec![0f32; self.texts * dim];
-        for ((&id, &text), &weight) in self
-            .ids
-            .iter()
-            .zip(self.text_of_id.iter())
-            .zip(self.id_weight.iter())
-        {
-            let row = &table[id as usize * dim..][..dim];
-            let bag = &mut bags[text as usize * dim..][..dim];
+        for (id, text, weight) in self.entries() {
+            let row = &table[id * dim..][..dim];
+            let bag = &mut bags[text * dim..][..dim];
             for (sum, &value) in bag.iter_mut().zip(row) {
                 *sum += value * weight;
             }
@@ -131,14 +135,9 @@ impl CustomOp1 for EmbeddingBag {
             candle_core::bail!("embedding bag: gradient of shape ({texts}, {grad_dim})")
         }
         let mut grad_table = vec![0f32; buckets * dim];
-        for ((&id, &text), &weight) in self
-            .ids
-            .iter()
-            .zip(self.text_of_id.iter())
-            .zip(self.id_weight.iter())
-        {
-            let grad_bag = &grad_bags[text as usize * dim..][..dim];
-            let grad_row = &mut grad_table[id as usize * dim..][..dim];
+        for (id, text, weight) in self.entries() {
+            let grad_bag = &grad_bags[text * dim..][..dim];
+            let grad_row = &mut grad_table[id * dim..][..dim];
             for (sum, &grad) in grad_row.iter_mut().zip(grad_bag) {
                 *sum += grad * weight;
             }

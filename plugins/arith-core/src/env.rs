@@ -4,7 +4,9 @@ use crate::episode::Episode;
 use crate::generate;
 use crate::render;
 use crate::{expert, primitives};
-use derl_env_api::{EnvError, EnvInfo, Environment, Observation, Split, StepResult, parse_setting};
+use derl_env_api::{
+    EnvError, EnvInfo, Environment, Observation, Split, StepResult, parse_setting_in,
+};
 
 /// Default step budget: the longest gold solution (five computations and the
 /// answer) with room for a few wasted or undone steps.
@@ -31,15 +33,9 @@ impl Settings {
     /// These settings with `key = value` applied.
     fn with(self, key: &str, value: &str) -> Result<Settings, EnvError> {
         match key {
-            "max-steps" => {
-                let max_steps: u32 = parse_setting(key, value)?;
-                if !(1..=MAX_MAX_STEPS).contains(&max_steps) {
-                    return Err(EnvError::InvalidSetting(format!(
-                        "`max-steps` = {max_steps} is outside 1..={MAX_MAX_STEPS}"
-                    )));
-                }
-                Ok(Settings { max_steps })
-            }
+            "max-steps" => Ok(Settings {
+                max_steps: parse_setting_in(key, value, 1..=MAX_MAX_STEPS)?,
+            }),
             _ => Err(EnvError::InvalidSetting(format!(
                 "arith has no setting `{key}` (it knows `max-steps`)"
             ))),

@@ -206,6 +206,28 @@ pub fn parse_setting<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, 
         .map_err(|_| EnvError::InvalidSetting(format!("`{key}` = `{value}` is not a valid value")))
 }
 
+/// Parses a setting value that must lie in `range`, naming the key in the error:
+/// "`max-steps` = 4 is outside 5..=200".
+pub fn parse_setting_in<T>(
+    key: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, EnvError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let parsed: T = parse_setting(key, value)?;
+    if range.contains(&parsed) {
+        Ok(parsed)
+    } else {
+        Err(EnvError::InvalidSetting(format!(
+            "`{key}` = {parsed} is outside {}..={}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +238,18 @@ mod tests {
             assert_eq!(Split::from_name(split.name()), Some(split));
         }
         assert_eq!(Split::from_name("dev"), None);
+    }
+
+    #[test]
+    fn parse_setting_in_checks_the_range() {
+        assert_eq!(parse_setting_in::<u32>("history", "3", 0..=10), Ok(3));
+        assert_eq!(
+            parse_setting_in::<u32>("max-steps", "4", 5..=200),
+            Err(EnvError::InvalidSetting(
+                "`max-steps` = 4 is outside 5..=200".into()
+            ))
+        );
+        assert!(parse_setting_in::<u32>("history", "x", 0..=10).is_err());
     }
 
     #[test]

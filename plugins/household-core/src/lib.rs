@@ -37,7 +37,9 @@ pub mod rng;
 pub mod task;
 pub mod world;
 
-use derl_env_api::{EnvError, EnvInfo, Environment, Observation, Split, StepResult, parse_setting};
+use derl_env_api::{
+    EnvError, EnvInfo, Environment, Observation, Split, StepResult, parse_setting_in,
+};
 
 use crate::episode::Episode;
 use crate::task::{Difficulty, TaskSpec};
@@ -123,26 +125,8 @@ impl Environment for Household {
         let mut history = self.history;
         for (key, value) in settings {
             match key.as_str() {
-                "max-steps" => {
-                    max_steps = parse_setting(key, value)?;
-                    if !MAX_STEPS_RANGE.contains(&max_steps) {
-                        return Err(EnvError::InvalidSetting(format!(
-                            "`max-steps` = {max_steps} is outside {}..={}",
-                            MAX_STEPS_RANGE.start(),
-                            MAX_STEPS_RANGE.end()
-                        )));
-                    }
-                }
-                "history" => {
-                    history = parse_setting(key, value)?;
-                    if !HISTORY_RANGE.contains(&history) {
-                        return Err(EnvError::InvalidSetting(format!(
-                            "`history` = {history} is outside {}..={}",
-                            HISTORY_RANGE.start(),
-                            HISTORY_RANGE.end()
-                        )));
-                    }
-                }
+                "max-steps" => max_steps = parse_setting_in(key, value, MAX_STEPS_RANGE)?,
+                "history" => history = parse_setting_in(key, value, HISTORY_RANGE)?,
                 "difficulty" => {
                     difficulty = Difficulty::from_name(value).ok_or_else(|| {
                         EnvError::InvalidSetting(format!(
