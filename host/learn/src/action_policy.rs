@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint;
 use crate::embedding_bag::EmbeddingBag;
 use crate::error::{LearnError, Result};
-use crate::features::{Featurizer, FeaturizerConfig, FnvBuildHasher};
+use crate::features::{self, Featurizer, FeaturizerConfig, FnvBuildHasher, GoalTerms};
 use crate::init::{linear_weight, parameter_rng, uniform};
 use crate::params::Parameters;
 use crate::policy::{DecisionEvaluation, PolicyModel};
@@ -116,6 +116,12 @@ pub struct ActionPolicyConfig {
     /// holds beyond the action's own (the goal's object seen at the place an action leads
     /// to). Default false.
     pub action_context: bool,
+    /// Whether every text also reads as it relates to the task (see
+    /// [`Featurizer::encode_goal`]): words of the task clause are replaced by one
+    /// placeholder in the actions and the observation's other clauses, and the bigrams and
+    /// trigrams around it become features of their own (`take <goal> 1`, `unvisited <goal>
+    /// <goal>`, `carrying a <goal> 1`), shared by every task. Default false.
+    pub goal_features: bool,
 }
 
 impl Default for ActionPolicyConfig {
@@ -130,6 +136,7 @@ impl Default for ActionPolicyConfig {
             max_clauses: 48,
             header_overlap: false,
             action_context: false,
+            goal_features: false,
         }
     }
 }
@@ -143,6 +150,12 @@ pub struct EncodedObservation {
     pub numeric: Vec<f32>,
     /// Hashed feature ids of each clause, when the policy reads clauses (else empty).
     pub clauses: Vec<Vec<u32>>,
+    /// Goal features of the text after the header clause, when the policy reads them (see
+    /// [`ActionPolicyConfig::goal_features`]); pooled with `ids`.
+    pub goal: Vec<u32>,
+    /// Goal features of each clause in `clauses` (the header's are empty), when the policy
+    /// reads clauses and goal features (else empty); pooled with the clause's ids.
+    pub clause_goal: Vec<Vec<u32>>,
 }
 
 /// One decision point: an observation and its admissible actions, featurized.
@@ -155,6 +168,9 @@ pub struct ActionDecision {
     pub observation: Arc<EncodedObservation>,
     /// Hashed feature ids of each admissible action text, in the environment's order.
     pub actions: Arc<[Vec<u32>]>,
+    /// Goal features of each action (see [`ActionPolicyConfig::goal_features`]), pooled
+    /// with its ids; empty when the policy does not read them.
+    pub goal_actions: Arc<[Vec<u32>]>,
 }
 
 /// Log-probabilities of every admissible action for a batch of decisions.
@@ -534,10 +550,50 @@ impl ActionPolicy {
             (false, false) => 0,
         };
         let clauses = self.featurizer.encode_clauses(text, clauses_read);
+        let (goal, clause_goal) = match self.goal_terms(text) {
+            Some(terms) => {
+                let goal_of = |clause: &str| self.featurizer.encode_goal(clause, &terms);
+                let after_header = features::clauses(text).skip(1);
+                let goal = after_header.flat_map(goal_of).collect();
+                let clause_goal = features::clauses(text)
+                    .filter(|clause| !self.featurizer.encode(clause).is_empty())
+                    .take(clauses.len())
+                    .enumerate()
+                    .map(|(at, clause)| if at == 0 { Vec::new() } else { goal_of(clause) })
+                    .collect();
+                (goal, clause_goal)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         EncodedObservation {
             ids: self.featurizer.encode(text),
             numeric: numeric.to_vec(),
             clauses,
+            goal,
+            clause_goal,
+        }
+    }
+
+    /// The goal terms of `observation`'s first clause, when the policy reads goal features.
+    fn goal_terms(&self, observation: &str) -> Option<GoalTerms> {
+        self.config
+            .goal_features
+            .then(|| GoalTerms::of(features::clauses(observation).next().unwrap_or("")))
+    }
+
+    /// Goal features of each action under `observation`'s task (empty when the policy
+    /// does not read them; see [`ActionPolicyConfig::goal_features`]).
+    pub fn encode_goal_actions<S: AsRef<str>>(
+        &self,
+        observation: &str,
+        actions: &[S],
+    ) -> Arc<[Vec<u32>]> {
+        match self.goal_terms(observation) {
+            Some(terms) => actions
+                .iter()
+                .map(|action| self.featurizer.encode_goal(action.as_ref(), &terms))
+                .collect(),
+            None => Arc::new([]),
         }
     }
 
@@ -560,6 +616,7 @@ impl ActionPolicy {
         ActionDecision {
             observation: Arc::new(self.encode_observation(observation, numeric)),
             actions: self.encode_actions(actions),
+            goal_actions: self.encode_goal_actions(observation, actions),
         }
     }
 
@@ -754,8 +811,8 @@ impl ActionPolicy {
         let mut observation_slot: HashMap<*const EncodedObservation, u32, FnvBuildHasher> =
             HashMap::default();
         let mut observations: Vec<&EncodedObservation> = Vec::new();
-        let mut action_slot: HashMap<&[u32], u32, FnvBuildHasher> = HashMap::default();
-        let mut actions: Vec<&[u32]> = Vec::new();
+        let mut action_slot: HashMap<(&[u32], &[u32]), u32, FnvBuildHasher> = HashMap::default();
+        let mut actions: Vec<(&[u32], &[u32])> = Vec::new();
         let pairs: usize = decisions
             .iter()
             .map(|decision| decision.actions.len())
@@ -786,9 +843,18 @@ impl ActionPolicy {
                         .map(|action| overlap(action, &header_words)),
                 );
             }
-            for action in decision.actions.iter() {
-                let action_index = *action_slot.entry(action.as_slice()).or_insert_with(|| {
-                    actions.push(action);
+            let goal_actions = decision.goal_actions.len();
+            if goal_actions != 0 && goal_actions != decision.actions.len() {
+                return Err(LearnError::InvalidBatch(format!(
+                    "{goal_actions} goal-feature lists for {} actions",
+                    decision.actions.len()
+                )));
+            }
+            for (at, action) in decision.actions.iter().enumerate() {
+                let goal = decision.goal_actions.get(at).map_or(&[][..], Vec::as_slice);
+                let key = (action.as_slice(), goal);
+                let action_index = *action_slot.entry(key).or_insert_with(|| {
+                    actions.push(key);
                     actions.len() as u32 - 1
                 });
                 pair_observation.push(slot);
@@ -818,7 +884,15 @@ impl ActionPolicy {
         let clause_texts = observations
             .iter()
             .filter(|_| embeds_clauses)
-            .flat_map(|observation| observation.clauses.iter().map(Vec::as_slice));
+            .flat_map(|observation| {
+                observation.clauses.iter().enumerate().map(|(at, clause)| {
+                    let goal = observation
+                        .clause_goal
+                        .get(at)
+                        .map_or(&[][..], Vec::as_slice);
+                    (clause.as_slice(), goal)
+                })
+            });
         let clause_count = clause_texts.clone().count();
         let context = self
             .config
@@ -826,24 +900,29 @@ impl ActionPolicy {
             .then(|| self.flatten_contexts(decisions, &observations, &pair_observation));
         let texts = observations
             .iter()
-            .map(|observation| observation.ids.as_slice())
+            .map(|observation| (observation.ids.as_slice(), observation.goal.as_slice()))
             .chain(actions.iter().copied())
             .chain(clause_texts);
-        let total_ids: usize = texts.clone().map(<[u32]>::len).sum();
+        let total_ids: usize = texts
+            .clone()
+            .map(|(ids, goal)| ids.len() + goal.len())
+            .sum();
         let mut ids = Vec::with_capacity(total_ids);
         let mut text_of_id = Vec::with_capacity(total_ids);
         let mut id_weight = Vec::with_capacity(total_ids);
         let buckets = self.featurizer.buckets();
-        for (text, text_ids) in texts.enumerate() {
-            if let Some(&id) = text_ids.iter().find(|&&id| id as usize >= buckets) {
+        for (text, (plain, goal)) in texts.enumerate() {
+            let text_ids = plain.iter().chain(goal);
+            if let Some(&id) = text_ids.clone().find(|&&id| id as usize >= buckets) {
                 return Err(LearnError::InvalidBatch(format!(
                     "feature id {id} outside the {buckets}-bucket table"
                 )));
             }
-            let weight = 1.0 / text_ids.len() as f32;
-            ids.extend_from_slice(text_ids);
-            text_of_id.extend(std::iter::repeat_n(text as u32, text_ids.len()));
-            id_weight.extend(std::iter::repeat_n(weight, text_ids.len()));
+            let count = plain.len() + goal.len();
+            let weight = 1.0 / count as f32;
+            ids.extend(text_ids);
+            text_of_id.extend(std::iter::repeat_n(text as u32, count));
+            id_weight.extend(std::iter::repeat_n(weight, count));
         }
         Ok(FlatBatch {
             ids,
@@ -1166,6 +1245,7 @@ mod tests {
             max_clauses: 8,
             header_overlap: true,
             action_context: true,
+            goal_features: true,
         }
     }
 
@@ -1278,9 +1358,10 @@ mod tests {
             observation: Arc::new(EncodedObservation {
                 ids: vec![1 << 10],
                 numeric: vec![0.0, 0.0],
-                clauses: Vec::new(),
+                ..EncodedObservation::default()
             }),
             actions: policy.encode_actions(&["a"]),
+            goal_actions: Arc::new([]),
         };
         assert!(policy.distributions(&[&out_of_table]).is_err());
         assert!(policy.distributions(&[]).is_err());
@@ -1331,6 +1412,7 @@ mod tests {
         let same_observation = ActionDecision {
             observation: Arc::clone(&first.observation),
             actions: policy.encode_actions(&["go south", "wait", "go north"]),
+            goal_actions: Arc::new([]),
         };
         let other = policy.encode_decision("a hall", &[0.0, 0.0], &["wait"]);
         let batch = policy
@@ -1392,6 +1474,7 @@ mod tests {
                 clause_attention,
                 header_overlap: false,
                 action_context: false,
+                goal_features: false,
                 ..small_config(12)
             };
             let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
@@ -1407,6 +1490,74 @@ mod tests {
         let (one, two) = ("find red 1 blue 2", "find red 1. blue 2");
         assert_eq!(scores(false, one), scores(false, two));
         assert_ne!(scores(true, one), scores(true, two));
+    }
+
+    #[test]
+    fn goal_features_relate_every_text_to_the_task() {
+        let policy = ActionPolicy::new(small_config(14), &Device::Cpu).unwrap();
+        let actions = ["take mug 1 from shelf 1", "take pen 1 from shelf 1"];
+        let decision = |task: &str| {
+            policy.encode_decision(
+                &format!(
+                    "Your task is to: put a {task} in desk 1.\nOn the shelf 1, you see a mug 1."
+                ),
+                &[0.0, 0.0],
+                &actions,
+            )
+        };
+        let (mug, pen) = (decision("mug"), decision("pen"));
+        // The task's object gets the goal features, whichever object that is.
+        assert!(!mug.goal_actions[0].is_empty() && mug.goal_actions[1].is_empty());
+        assert_eq!(mug.goal_actions[0], pen.goal_actions[1]);
+        assert!(pen.goal_actions[0].is_empty());
+        // The clause that shows the mug relates to the mug task only.
+        assert_eq!(
+            mug.observation.clause_goal.len(),
+            mug.observation.clauses.len()
+        );
+        assert!(
+            mug.observation.clause_goal[0].is_empty(),
+            "not the header itself"
+        );
+        assert!(!mug.observation.clause_goal[1].is_empty());
+        assert!(pen.observation.clause_goal[1].is_empty());
+        assert_eq!(mug.observation.goal, mug.observation.clause_goal[1]);
+        // The plain features do not depend on the task's object.
+        assert_eq!(mug.actions, pen.actions);
+        let rows = |decision: &ActionDecision| {
+            policy
+                .distributions(&[decision])
+                .unwrap()
+                .to_vecs()
+                .unwrap()
+        };
+        let plain = ActionDecision {
+            goal_actions: Arc::new([]),
+            ..mug.clone()
+        };
+        assert_ne!(rows(&mug), rows(&plain));
+        let off = ActionPolicy::new(
+            ActionPolicyConfig {
+                goal_features: false,
+                ..small_config(14)
+            },
+            &Device::Cpu,
+        )
+        .unwrap();
+        let unread = off.encode_decision(
+            "Your task is to: put a mug in desk 1.",
+            &[0.0, 0.0],
+            &actions,
+        );
+        assert!(unread.goal_actions.is_empty() && unread.observation.goal.is_empty());
+        let short = ActionDecision {
+            goal_actions: Arc::new([Vec::new()]),
+            ..mug.clone()
+        };
+        assert!(matches!(
+            policy.distributions(&[&short]),
+            Err(LearnError::InvalidBatch(_))
+        ));
     }
 
     #[test]

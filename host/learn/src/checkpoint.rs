@@ -209,6 +209,7 @@ mod tests {
             max_clauses: 8,
             header_overlap: true,
             action_context: true,
+            goal_features: true,
         }
     }
 

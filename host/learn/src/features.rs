@@ -5,6 +5,7 @@
 //! process, on every platform and in every version of this crate, so it is spelled out here
 //! rather than taken from `std` (whose `RandomState` is randomly keyed per process).
 
+use std::collections::BTreeSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
@@ -191,6 +192,42 @@ impl Featurizer {
             .collect()
     }
 
+    /// Goal features of `text`: its words with the goal's (see [`GoalTerms`]) replaced by
+    /// one placeholder, then the bigrams and trigrams that hold a placeholder. `take lettuce 1
+    /// from fridge 1` under `cool some lettuce and put it on countertop 1` reads as `take
+    /// <goal> 1 from fridge 1` and gives `take <goal>`, `<goal> 1`, `take <goal> 1` and `<goal>
+    /// 1 from`: the same features as `take mug 1 ...` under a task about a mug, so what is
+    /// learned about the goal's object carries over to every object. Empty when no word is
+    /// the goal's.
+    pub fn encode_goal(&self, text: &str, goal: &GoalTerms) -> Vec<u32> {
+        let words = lowercase_words(text);
+        let marked = goal.marks(&words);
+        if !marked.contains(&true) {
+            return Vec::new();
+        }
+        let tokens: Vec<&str> = words
+            .iter()
+            .zip(&marked)
+            .map(|(word, &is_goal)| if is_goal { GOAL_TOKEN } else { word.as_str() })
+            .collect();
+        let mut ids = Vec::new();
+        for (namespace, width) in [(GOAL_BIGRAM_NAMESPACE, 2), (GOAL_TRIGRAM_NAMESPACE, 3)] {
+            for (gram, marks) in tokens.windows(width).zip(marked.windows(width)) {
+                if marks.contains(&true) {
+                    let mut hash = fnv1a64(&[namespace]);
+                    for (position, token) in gram.iter().enumerate() {
+                        if position > 0 {
+                            hash = fnv1a64_extend(hash, &[BIGRAM_SEPARATOR]);
+                        }
+                        hash = fnv1a64_extend(hash, token.as_bytes());
+                    }
+                    ids.push(self.bucket(hash));
+                }
+            }
+        }
+        ids
+    }
+
     /// The top `bucket_bits` bits of the hash, mixed first unless the configuration keeps
     /// the raw hash (see [`BucketHash`]).
     fn bucket(&self, hash: u64) -> u32 {
@@ -199,6 +236,80 @@ impl Featurizer {
             BucketHash::TopBits => hash,
         };
         (hash >> (64 - self.config.bucket_bits)) as u32
+    }
+}
+
+/// Words that never mark the goal: articles, prepositions, pronouns and the like, which
+/// a task clause shares with every other text.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "of", "in", "on", "to", "into", "onto", "at", "from", "with",
+    "under", "by", "for", "is", "are", "be", "it", "its", "them", "they", "this", "that", "then",
+    "some", "you", "your", "task", "one", "two", "three", "several",
+];
+
+/// Namespace byte hashed before a goal bigram (see [`Featurizer::encode_goal`]).
+const GOAL_BIGRAM_NAMESPACE: u8 = 3;
+/// Namespace byte hashed before a goal trigram.
+const GOAL_TRIGRAM_NAMESPACE: u8 = 4;
+/// What a goal word is replaced by (cannot be a word: words are alphanumeric).
+const GOAL_TOKEN: &str = "<goal>";
+
+/// The words of a task clause that mark the same words elsewhere as the goal's: its
+/// content words (with their singulars, so `alarmclocks` marks `alarmclock`) and its word
+/// pairs (so the `1` of `countertop 1` is the goal's when the task names `countertop 1`,
+/// and the `1` of `lettuce 1` is not when it names `some lettuce`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GoalTerms {
+    words: BTreeSet<String>,
+    pairs: Vec<(String, String)>,
+}
+
+impl GoalTerms {
+    /// The goal terms of `task` (e.g. `Your task is to: cool some lettuce and put it on
+    /// countertop 1`).
+    pub fn of(task: &str) -> GoalTerms {
+        let words = lowercase_words(task);
+        let mut terms = GoalTerms::default();
+        for word in &words {
+            let content = !FUNCTION_WORDS.contains(&word.as_str())
+                && !word.chars().all(|c| c.is_ascii_digit());
+            if content {
+                for suffix in ["es", "s"] {
+                    if let Some(singular) = word.strip_suffix(suffix)
+                        && singular.len() >= 3
+                    {
+                        terms.words.insert(singular.to_owned());
+                    }
+                }
+                terms.words.insert(word.clone());
+            }
+        }
+        terms.pairs = words
+            .windows(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        terms
+    }
+
+    /// Whether the task has no content word (nothing is ever marked).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Which of `words` are the goal's: a content word of the task, or a word that follows
+    /// a marked word as it does in the task.
+    fn marks(&self, words: &[String]) -> Vec<bool> {
+        let mut marked: Vec<bool> = Vec::with_capacity(words.len());
+        for (at, word) in words.iter().enumerate() {
+            let follows_marked = at > 0
+                && marked[at - 1]
+                && self
+                    .pairs
+                    .iter()
+                    .any(|(first, second)| *first == words[at - 1] && second == word);
+            marked.push(follows_marked || self.words.contains(word));
+        }
+        marked
     }
 }
 
@@ -374,6 +485,47 @@ mod tests {
         let written = serde_json::to_string(&mixed).unwrap();
         assert!(written.contains(r#""hash":"mixed""#), "{written}");
         assert!(serde_json::from_str::<FeaturizerConfig>(r#"{"hash": "fnv"}"#).is_err());
+    }
+
+    #[test]
+    fn goal_terms_mark_the_tasks_content_words_and_their_numbers() {
+        let goal = GoalTerms::of("Your task is to: cool some lettuce and put it on countertop 1.");
+        let marks = |text: &str| goal.marks(&lowercase_words(text));
+        assert_eq!(
+            marks("take lettuce 1 from fridge 1"),
+            [false, true, false, false, false, false]
+        );
+        assert_eq!(marks("go to countertop 1"), [false, false, true, true]);
+        assert_eq!(marks("go to countertop 2"), [false, false, true, false]);
+        assert_eq!(
+            marks("cool lettuce 1 with fridge 1"),
+            [true, true, false, false, false, false]
+        );
+        let plural = GoalTerms::of("find two alarmclocks and put them in drawer 3.");
+        assert_eq!(
+            plural.marks(&lowercase_words("take alarmclock 2 from desk 1")),
+            [false, true, false, false, false, false]
+        );
+        assert!(GoalTerms::of("Your task is to: the and 3").is_empty());
+    }
+
+    #[test]
+    fn goal_features_carry_over_between_objects() {
+        let featurizer = featurizer();
+        let lettuce = GoalTerms::of("cool some lettuce and put it on countertop 1.");
+        let mug = GoalTerms::of("heat some mug and put it in shelf 2.");
+        let take_lettuce = featurizer.encode_goal("take lettuce 1 from fridge 1", &lettuce);
+        let take_mug = featurizer.encode_goal("take mug 1 from fridge 1", &mug);
+        // `take <goal>`, `<goal> 1`; `take <goal> 1`, `<goal> 1 from`.
+        assert_eq!(take_lettuce.len(), 4);
+        assert_eq!(take_lettuce, take_mug);
+        assert!(
+            featurizer
+                .encode_goal("take apple 1 from fridge 1", &lettuce)
+                .is_empty()
+        );
+        let plain = featurizer.encode("take lettuce 1 from fridge 1");
+        assert!(take_lettuce.iter().all(|id| !plain.contains(id)));
     }
 
     const MUG_1_MIXED: [u32; 3] = [7485, 14024, 8285];

@@ -32,7 +32,7 @@ pub use action_policy::{
     PreparedBatch,
 };
 pub use error::{LearnError, Result};
-pub use features::{BucketHash, Featurizer, FeaturizerConfig};
+pub use features::{BucketHash, Featurizer, FeaturizerConfig, GoalTerms};
 pub use grpo::{Episode, GrpoConfig, GrpoTrainer, Step, UpdateStats};
 pub use params::Parameters;
 pub use policy::{DecisionEvaluation, PolicyModel};

@@ -6,7 +6,7 @@ use crate::inner::{
     EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, PolicyLearner,
     RewardSpec, UpdateRecord, evaluate, run_job,
 };
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use derl_env_api::Split;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -79,6 +79,13 @@ pub struct InnerLoopArgs {
     /// Write the result here (JSON) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Append every update's record to this file (JSON lines) as training goes.
+    #[arg(long)]
+    updates: Option<PathBuf>,
+    /// Print a line per update to standard error: reward, success, validation when
+    /// measured, seconds since the start.
+    #[arg(long)]
+    progress: bool,
 }
 
 const ALL_EVAL_SPLITS: [Split; 3] = [Split::Validation, Split::Test, Split::Ood];
@@ -180,11 +187,57 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.job.display()))?;
     let job: InnerJob = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid inner-loop job", args.job.display()))?;
-    let result = run_job(&super::sandbox()?, &job, |_| {})?;
+    let mut updates = match &args.updates {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let mut write_error = None;
+    let started = std::time::Instant::now();
+    let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
+        if args.progress {
+            let validation = record
+                .validation
+                .map(|(greedy, sampled)| {
+                    format!(
+                        "  validation {:.1}% / {:.1}%",
+                        100.0 * sampled,
+                        100.0 * greedy
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "update {}/{}  reward {:+.3}  success {:.1}%{validation}  {:.1} s",
+                record.update + 1,
+                job.inner.updates,
+                record.mean_reward,
+                100.0 * record.success,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if let Some(file) = &mut updates
+            && write_error.is_none()
+        {
+            let line = serde_json::to_string(record).map_err(std::io::Error::other);
+            let written = line.and_then(|line| {
+                use std::io::Write;
+                writeln!(file, "{line}").and_then(|()| file.flush())
+            });
+            write_error = written.err();
+        }
+    })?;
     let json = serde_json::to_string_pretty(&result)?;
     match args.out {
         Some(path) => crate::experiment::write_atomic(&path, json.as_bytes())?,
         None => println!("{json}"),
+    }
+    if let (Some(error), Some(path)) = (write_error, &args.updates) {
+        bail!(
+            "the result is written, but not every update record: cannot write {}: {error}",
+            path.display()
+        );
     }
     Ok(())
 }

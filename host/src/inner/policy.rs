@@ -138,6 +138,9 @@ impl Actor for PolicyLearner {
         ActionDecision {
             observation: std::sync::Arc::new(encoded),
             actions: self.policy.encode_actions(&observation.actions),
+            goal_actions: self
+                .policy
+                .encode_goal_actions(&observation.text, &observation.actions),
         }
     }
 

@@ -9,6 +9,7 @@ use derl_sandbox::PluginError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// One GRPO group: episodes of the same task and seed with their rewards.
 pub type ScoredGroup<E> = Vec<(Episode<E>, f64)>;
@@ -151,7 +152,10 @@ pub fn train<L: Learner>(
             };
             jobs.extend(std::iter::repeat_n(job, config.group_size as usize));
         }
+        let rollout_started = Instant::now();
         let (episodes, steps) = pool.run(learner, &jobs, ActMode::Sample, &mut rng)?;
+        let rollout_seconds = rollout_started.elapsed().as_secs_f64();
+        let reward_started = Instant::now();
         total_steps += steps;
         let mut groups = Vec::with_capacity(config.tasks_per_update as usize);
         let mut rewards_sum = 0.0;
@@ -172,7 +176,17 @@ pub fn train<L: Learner>(
             }
             groups.push(group.iter().cloned().zip(scores).collect::<Vec<_>>());
         }
+        let reward_seconds = reward_started.elapsed().as_secs_f64();
+        let update_started = Instant::now();
         let learner_stats = learner.update(&groups, &mut rng)?;
+        tracing::debug!(
+            update,
+            steps,
+            rollout_seconds,
+            reward_seconds,
+            update_seconds = update_started.elapsed().as_secs_f64(),
+            "inner-loop update timing (rollout: environment steps and policy forward passes)"
+        );
         let count = episodes.len().max(1) as f64;
         let evaluates = config.eval_every > 0
             && (update + 1) % config.eval_every == 0
