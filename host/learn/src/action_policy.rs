@@ -552,16 +552,15 @@ impl ActionPolicy {
         let clauses = self.featurizer.encode_clauses(text, clauses_read);
         let (goal, clause_goal) = match self.goal_terms(text) {
             Some(terms) => {
-                let goal_of = |clause: &str| self.featurizer.encode_goal(clause, &terms);
-                let after_header = features::clauses(text).skip(1);
-                let goal = after_header.flat_map(goal_of).collect();
-                let clause_goal = features::clauses(text)
-                    .filter(|clause| !self.featurizer.encode(clause).is_empty())
-                    .take(clauses.len())
+                let goals: Vec<Vec<u32>> = worded_clauses(text)
                     .enumerate()
-                    .map(|(at, clause)| if at == 0 { Vec::new() } else { goal_of(clause) })
+                    .map(|(at, clause)| match at {
+                        0 => Vec::new(),
+                        _ => self.featurizer.encode_goal(clause, &terms),
+                    })
                     .collect();
-                (goal, clause_goal)
+                let clause_goal = goals[..clauses.len().min(goals.len())].to_vec();
+                (goals.concat(), clause_goal)
             }
             None => (Vec::new(), Vec::new()),
         };
@@ -578,7 +577,7 @@ impl ActionPolicy {
     fn goal_terms(&self, observation: &str) -> Option<GoalTerms> {
         self.config
             .goal_features
-            .then(|| GoalTerms::of(features::clauses(observation).next().unwrap_or("")))
+            .then(|| GoalTerms::of(worded_clauses(observation).next().unwrap_or("")))
     }
 
     /// Goal features of each action under `observation`'s task (empty when the policy
@@ -730,6 +729,33 @@ impl ActionPolicy {
         })
     }
 
+    /// The log-probabilities of every admissible action of each decision, the decisions
+    /// cut into `threads` contiguous chunks computed at the same time. A decision's row does
+    /// not depend on the rest of its batch, so the rows are the same for any `threads`.
+    ///
+    /// # Errors
+    /// As [`ActionPolicy::distributions`].
+    pub fn log_prob_rows(
+        &self,
+        decisions: &[&ActionDecision],
+        threads: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        if decisions.is_empty() {
+            return self.distributions(decisions)?.to_vecs();
+        }
+        let chunks: Vec<&[&ActionDecision]> = decisions
+            .chunks(decisions.len().div_ceil(threads.max(1)))
+            .collect();
+        let rows = crate::parallel::map(&chunks, threads, |chunk| {
+            self.distributions(chunk)?.to_vecs()
+        });
+        let mut all = Vec::with_capacity(decisions.len());
+        for chunk_rows in rows {
+            all.extend(chunk_rows?);
+        }
+        Ok(all)
+    }
+
     /// Draws one action per decision from the policy, using `rng` (a seeded generator owned
     /// by the caller), and returns it with its log-probability.
     ///
@@ -740,7 +766,7 @@ impl ActionPolicy {
         decisions: &[&ActionDecision],
         rng: &mut impl RngCore,
     ) -> Result<Vec<SampledAction>> {
-        let rows = self.distributions(decisions)?.to_vecs()?;
+        let rows = self.log_prob_rows(decisions, 1)?;
         Ok(rows
             .iter()
             .map(|log_probs| {
@@ -758,7 +784,7 @@ impl ActionPolicy {
     /// # Errors
     /// As [`ActionPolicy::distributions`].
     pub fn greedy(&self, decisions: &[&ActionDecision]) -> Result<Vec<SampledAction>> {
-        let rows = self.distributions(decisions)?.to_vecs()?;
+        let rows = self.log_prob_rows(decisions, 1)?;
         Ok(rows
             .iter()
             .map(|log_probs| {
@@ -1154,6 +1180,12 @@ impl AttentionWeights {
     }
 }
 
+/// The clauses of `text` that hold a word: those [`Featurizer::encode_clauses`] keeps, so
+/// the first is the header clause.
+fn worded_clauses(text: &str) -> impl Iterator<Item = &str> {
+    features::clauses(text).filter(|clause| clause.chars().any(char::is_alphanumeric))
+}
+
 /// The fraction of `action`'s feature ids found in `header` (sorted, deduplicated); 0 for
 /// an action without features.
 fn overlap(action: &[u32], header: &[u32]) -> f32 {
@@ -1490,6 +1522,41 @@ mod tests {
         let (one, two) = ("find red 1 blue 2", "find red 1. blue 2");
         assert_eq!(scores(false, one), scores(false, two));
         assert_ne!(scores(true, one), scores(true, two));
+    }
+
+    #[test]
+    fn rows_are_the_same_computed_on_any_number_of_threads() {
+        let policy = ActionPolicy::new(
+            ActionPolicyConfig {
+                embedding_dim: 32,
+                hidden_dim: 64,
+                ..small_config(15)
+            },
+            &Device::Cpu,
+        )
+        .unwrap();
+        let decisions: Vec<ActionDecision> = (0..97)
+            .map(|i| {
+                let actions: Vec<String> = (0..(3 + i % 11))
+                    .map(|a| format!("go to cabinet {a}; take mug {i} from shelf {a}"))
+                    .collect();
+                policy.encode_decision(
+                    &format!("Your task is to: put mug {i} in desk 1.\nunvisited cabinet {i}; searched shelf 2 with a mug 1."),
+                    &[i as f32 / 97.0, 1.0],
+                    &actions,
+                )
+            })
+            .collect();
+        let refs: Vec<&ActionDecision> = decisions.iter().collect();
+        let one = policy.log_prob_rows(&refs, 1).unwrap();
+        assert_eq!(one, policy.distributions(&refs).unwrap().to_vecs().unwrap());
+        for threads in [2, 3, 8] {
+            assert_eq!(
+                policy.log_prob_rows(&refs, threads).unwrap(),
+                one,
+                "{threads} threads"
+            );
+        }
     }
 
     #[test]

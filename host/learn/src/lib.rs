@@ -22,6 +22,7 @@ pub mod features;
 pub mod grpo;
 pub mod init;
 pub mod optim;
+pub mod parallel;
 pub mod params;
 pub mod policy;
 pub mod sampling;

@@ -28,10 +28,13 @@ pub struct DecisionEvaluation {
 /// For an autoregressive token model (the Meta-Optimizer), a `Decision` can be "position
 /// `t` of sequence `s`" holding an `Arc` of the sequence and of its per-step validity mask;
 /// `evaluate` then runs each distinct sequence once and gathers the positions asked for.
-pub trait PolicyModel {
+///
+/// Models and decisions are `Sync` so that the trainer can evaluate micro-batches on
+/// several threads ([`crate::GrpoConfig::threads`]).
+pub trait PolicyModel: Sync {
     /// Everything needed to recompute the action distribution at one decision point:
     /// observation and admissible actions, or a token prefix and its validity mask.
-    type Decision;
+    type Decision: Sync;
 
     /// Log-probability of `actions[i]` at `decisions[i]`, and the entropy there.
     ///

@@ -8,6 +8,7 @@ use anyhow::Context;
 use candle_core::Device;
 use derl_env_api::Observation;
 use derl_learn::grpo::{Episode as GrpoEpisode, Step};
+use derl_learn::sampling::{argmax, sample_log_probs};
 use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, GrpoConfig, GrpoTrainer};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ impl Default for PolicyConfig {
 /// An [`ActionPolicy`] with its GRPO trainer.
 pub struct PolicyLearner {
     goal_repeats: u32,
+    /// Threads of the rollouts' forward passes (the GRPO configuration's).
+    threads: usize,
     policy: ActionPolicy,
     trainer: GrpoTrainer<ActionPolicy>,
 }
@@ -100,6 +103,7 @@ impl PolicyLearner {
         let trainer = GrpoTrainer::new(grpo, &policy).context("configuring GRPO")?;
         Ok(PolicyLearner {
             goal_repeats: config.goal_repeats,
+            threads: config.grpo.threads,
             policy,
             trainer,
         })
@@ -144,17 +148,33 @@ impl Actor for PolicyLearner {
         }
     }
 
+    fn encode_all(&self, observations: &[&Observation]) -> Vec<ActionDecision> {
+        derl_learn::parallel::map(observations, self.threads, |observation| {
+            self.encode(observation)
+        })
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
     fn act(
         &mut self,
         batch: &[&ActionDecision],
         mode: ActMode,
         rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<Vec<(u32, f32)>> {
-        let chosen = match mode {
-            ActMode::Greedy => self.policy.greedy(batch)?,
-            ActMode::Sample | ActMode::Uniform => self.policy.sample(batch, rng)?,
-        };
-        Ok(chosen.iter().map(|c| (c.action, c.log_prob)).collect())
+        let rows = self.policy.log_prob_rows(batch, self.threads)?;
+        Ok(rows
+            .iter()
+            .map(|log_probs| {
+                let action = match mode {
+                    ActMode::Greedy => argmax(log_probs),
+                    ActMode::Sample | ActMode::Uniform => sample_log_probs(log_probs, rng),
+                };
+                (action as u32, log_probs[action])
+            })
+            .collect())
     }
 }
 

@@ -2,7 +2,7 @@
 //! policy call per step for every live episode.
 
 use crate::plugin::{EnvInstance, EnvironmentPlugin};
-use derl_env_api::{Observation, Split};
+use derl_env_api::{Observation, Split, StepResult};
 use derl_sandbox::PluginError;
 use rand_chacha::ChaCha8Rng;
 
@@ -25,6 +25,18 @@ pub trait Actor {
 
     /// Prepares one observation.
     fn encode(&self, observation: &Observation) -> Self::Encoded;
+
+    /// Prepares every observation of a lockstep step, in order (an actor with
+    /// [`Actor::threads`] above 1 may spread the work).
+    fn encode_all(&self, observations: &[&Observation]) -> Vec<Self::Encoded> {
+        observations.iter().map(|o| self.encode(o)).collect()
+    }
+
+    /// Threads the rollout may use to step environments at the same time.
+    /// Results never depend on it. Default 1.
+    fn threads(&self) -> usize {
+        1
+    }
 
     /// Picks one action (index, log-probability under the policy) for each
     /// encoded observation.
@@ -131,7 +143,8 @@ impl EnvPool {
             .collect();
         let mut steps = 0u64;
         while !live.is_empty() {
-            let encoded: Vec<A::Encoded> = live.iter().map(|(_, o)| actor.encode(o)).collect();
+            let observations: Vec<&Observation> = live.iter().map(|(_, o)| o).collect();
+            let encoded = actor.encode_all(&observations);
             let choices = match mode {
                 ActMode::Uniform => live
                     .iter()
@@ -139,11 +152,12 @@ impl EnvPool {
                     .collect(),
                 _ => actor.act(&encoded.iter().collect::<Vec<_>>(), mode, rng)?,
             };
+            let results = self.step_live(&live, &choices, actor.threads());
             let mut still_live = Vec::with_capacity(live.len());
-            for (((slot, _), encoded), (action, log_prob)) in
-                live.into_iter().zip(encoded).zip(choices)
+            for ((((slot, _), encoded), (action, log_prob)), result) in
+                live.into_iter().zip(encoded).zip(choices).zip(results)
             {
-                let result = self.instances[slot].step(action)?;
+                let result = result?;
                 steps += 1;
                 let episode = &mut episodes[slot];
                 episode.decisions.push(Decision {
@@ -160,6 +174,34 @@ impl EnvPool {
             live = still_live;
         }
         Ok((episodes, steps))
+    }
+}
+
+impl EnvPool {
+    /// Steps every live episode's instance with its chosen action, on up to
+    /// `threads` threads; results in `live` order.
+    fn step_live(
+        &mut self,
+        live: &[(usize, Observation)],
+        choices: &[(u32, f32)],
+        threads: usize,
+    ) -> Vec<Result<StepResult, PluginError>> {
+        let mut slots = live.iter().map(|(slot, _)| *slot).zip(choices).peekable();
+        let mut stepping: Vec<(&mut EnvInstance, u32)> = Vec::with_capacity(live.len());
+        for (at, instance) in self.instances.iter_mut().enumerate() {
+            if let Some(&(_, &(action, _))) = slots.peek().filter(|(slot, _)| *slot == at) {
+                stepping.push((instance, action));
+                slots.next();
+            }
+        }
+        assert_eq!(
+            stepping.len(),
+            live.len(),
+            "live episodes are in slot order"
+        );
+        derl_learn::parallel::map_mut(&mut stepping, threads, |(instance, action)| {
+            instance.step(*action)
+        })
     }
 }
 

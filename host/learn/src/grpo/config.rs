@@ -32,6 +32,9 @@ pub enum LossAggregation {
     EpisodeMean,
 }
 
+/// Most threads [`GrpoConfig::threads`] accepts.
+pub const MAX_THREADS: usize = 256;
+
 /// Every GRPO hyperparameter, shared by the inner loop (policy over environment actions)
 /// and the outer loop (Meta-Optimizer over reward-program tokens).
 ///
@@ -84,6 +87,11 @@ pub struct GrpoConfig {
     pub advantage_epsilon: f64,
     /// How per-decision losses are averaged. Default `decision_mean`.
     pub loss_aggregation: LossAggregation,
+    /// Threads that compute a minibatch's micro-batches at the same time (1..=256). The
+    /// gradients are summed in micro-batch order whatever the thread count, so every
+    /// number is the same with 1 thread or 8; only the wall time changes. Useful when
+    /// `minibatch_decisions` spans several micro-batches. Default 1.
+    pub threads: usize,
 }
 
 impl Default for GrpoConfig {
@@ -106,6 +114,7 @@ impl Default for GrpoConfig {
             advantage: AdvantageMode::Normalized,
             advantage_epsilon: 1e-6,
             loss_aggregation: LossAggregation::DecisionMean,
+            threads: 1,
         }
     }
 }
@@ -163,6 +172,9 @@ impl GrpoConfig {
         }
         if !finite_non_negative(self.advantage_epsilon) {
             return invalid("advantage_epsilon must be >= 0");
+        }
+        if !(1..=MAX_THREADS).contains(&self.threads) {
+            return invalid(&format!("threads must be in 1..={MAX_THREADS}"));
         }
         Ok(())
     }
@@ -242,6 +254,10 @@ mod tests {
             },
             GrpoConfig {
                 weight_decay: f64::NAN,
+                ..GrpoConfig::default()
+            },
+            GrpoConfig {
+                threads: 0,
                 ..GrpoConfig::default()
             },
         ];

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::advantages::group_advantages;
-use super::config::{GrpoConfig, LossAggregation};
+use super::config::{ClipRange, GrpoConfig, LossAggregation};
 use super::loss::{LossInputs, grpo_loss, is_clipped, k3_kl};
 use crate::checkpoint::{read_json, read_tensors, write_json, write_tensors};
 use crate::error::{LearnError, Result};
@@ -127,6 +127,44 @@ struct FlatDecisions<'a, D> {
     advantages: Vec<f32>,
     /// Decision range of each episode that has decisions.
     episodes: Vec<std::ops::Range<usize>>,
+}
+
+/// What one micro-batch's forward and backward pass gives, before it is added to the
+/// minibatch's gradients and the update's totals (in micro-batch order, so threads do not
+/// change a number).
+struct MicroPass {
+    gradients: Gradients,
+    ratio: Vec<f32>,
+    entropy: Vec<f32>,
+    log_probs: Vec<f32>,
+    sampled: Vec<f32>,
+    advantages: Vec<f32>,
+    /// Sum of the k3 KL terms, when the KL term is on.
+    kl: Option<f64>,
+    loss: f64,
+    policy_loss: f64,
+    clip: ClipRange,
+}
+
+impl MicroPass {
+    /// Adds the per-decision statistics to `totals` and the loss to `loss`.
+    fn add_to(&self, totals: &mut Totals, loss: &mut f64) {
+        for i in 0..self.ratio.len() {
+            let ratio = f64::from(self.ratio[i]);
+            totals.ratio += ratio;
+            totals.ratio_max = totals.ratio_max.max(ratio);
+            let advantage = f64::from(self.advantages[i]);
+            totals.clipped += usize::from(is_clipped(ratio, advantage, self.clip));
+            totals.sampling_kl += k3_kl(f64::from(self.log_probs[i]), f64::from(self.sampled[i]));
+            totals.entropy += f64::from(self.entropy[i]);
+        }
+        if let Some(kl) = self.kl {
+            totals.kl += kl;
+        }
+        totals.evaluations += self.ratio.len();
+        *loss += self.loss;
+        totals.policy_loss += self.policy_loss;
+    }
 }
 
 #[derive(Default)]
@@ -352,20 +390,17 @@ impl<M: PolicyModel> GrpoTrainer<M> {
                 }
             }
         };
+        let micros = Self::split(flat, episodes, self.config.microbatch_decisions);
+        let pass = |micro: &Vec<usize>| {
+            self.micro_pass(model, flat, micro, &weight, reference_log_probs, device)
+        };
+        let passes = crate::parallel::map(&micros, self.config.threads, pass);
         let mut gradients = Gradients::default();
         let mut loss = 0.0;
-        for micro in Self::split(flat, episodes, self.config.microbatch_decisions) {
-            let micro_gradients = self.accumulate(
-                model,
-                flat,
-                &micro,
-                &weight,
-                reference_log_probs,
-                device,
-                totals,
-                &mut loss,
-            )?;
-            gradients.accumulate(micro_gradients)?;
+        for micro_pass in passes {
+            let micro_pass = micro_pass?;
+            micro_pass.add_to(totals, &mut loss);
+            gradients.accumulate(micro_pass.gradients)?;
         }
         let grad_norm = gradients.global_norm()?;
         if !grad_norm.is_finite() {
@@ -384,20 +419,17 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         Ok(())
     }
 
-    /// Forward and backward of one micro-batch: its share of the minibatch loss (added to
-    /// `loss`) and its gradients; per-decision statistics go to `totals`.
-    #[allow(clippy::too_many_arguments)]
-    fn accumulate(
+    /// Forward and backward of one micro-batch: its share of the minibatch loss, its
+    /// gradients and its per-decision statistics.
+    fn micro_pass(
         &self,
         model: &M,
         flat: &FlatDecisions<'_, M::Decision>,
         episodes: &[usize],
-        weight: &dyn Fn(usize) -> f32,
+        weight: &(dyn Fn(usize) -> f32 + Sync),
         reference_log_probs: Option<&[f32]>,
         device: &Device,
-        totals: &mut Totals,
-        loss: &mut f64,
-    ) -> Result<Gradients> {
+    ) -> Result<MicroPass> {
         let mut indices = Vec::new();
         let mut weights = Vec::new();
         for &episode in episodes {
@@ -445,28 +477,27 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         )?;
         let gradients = Gradients::from_backward(model.parameters(), &terms.loss.backward()?);
 
-        let clip = self.config.clip_range();
-        let ratio: Vec<f32> = terms.ratio.to_vec1()?;
-        let entropy: Vec<f32> = evaluation.entropy.to_vec1()?;
-        for i in 0..n {
-            let ratio = f64::from(ratio[i]);
-            totals.ratio += ratio;
-            totals.ratio_max = totals.ratio_max.max(ratio);
-            totals.clipped += usize::from(is_clipped(ratio, f64::from(advantages[i]), clip));
-            totals.sampling_kl += k3_kl(f64::from(log_probs[i]), f64::from(sampled[i]));
-            totals.entropy += f64::from(entropy[i]);
-        }
-        if let Some(kl) = &terms.kl {
-            totals.kl += kl
-                .to_vec1::<f32>()?
-                .iter()
-                .map(|&v| f64::from(v))
-                .sum::<f64>();
-        }
-        totals.evaluations += n;
-        *loss += f64::from(terms.loss.to_scalar::<f32>()?);
-        totals.policy_loss += f64::from(terms.policy_loss.to_scalar::<f32>()?);
-        Ok(gradients)
+        let kl = match &terms.kl {
+            Some(kl) => Some(
+                kl.to_vec1::<f32>()?
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .sum::<f64>(),
+            ),
+            None => None,
+        };
+        Ok(MicroPass {
+            gradients,
+            ratio: terms.ratio.to_vec1()?,
+            entropy: evaluation.entropy.to_vec1()?,
+            log_probs,
+            sampled,
+            advantages,
+            kl,
+            loss: f64::from(terms.loss.to_scalar::<f32>()?),
+            policy_loss: f64::from(terms.policy_loss.to_scalar::<f32>()?),
+            clip: self.config.clip_range(),
+        })
     }
 
     fn stats(
@@ -767,6 +798,37 @@ mod tests {
             assert!((whole_stats.loss - split_stats.loss).abs() < 1e-6);
             assert!((whole_stats.grad_norm - split_stats.grad_norm).abs() < 1e-6);
             assert!(whole_stats.grad_norm > 0.0);
+        }
+    }
+
+    #[test]
+    fn threads_change_no_number() {
+        let run = |threads| {
+            let model = MaskedTable::new(1);
+            let config = GrpoConfig {
+                learning_rate: 0.1,
+                kl_coef: 0.01,
+                entropy_coef: 0.01,
+                epochs: 2,
+                minibatch_decisions: 24,
+                microbatch_decisions: 5,
+                threads,
+                ..GrpoConfig::default()
+            };
+            let mut trainer = GrpoTrainer::new(config, &model).unwrap();
+            let mut stats = Vec::new();
+            for round in 0..3 {
+                let record = trainer
+                    .update(&model, &bandit_groups(&model, 3 + round))
+                    .unwrap();
+                assert!(record.optimizer_steps > 1);
+                stats.push(record);
+            }
+            (model.parameters().digest().unwrap(), stats)
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            assert_eq!(run(threads), one, "{threads} threads");
         }
     }
 

@@ -158,6 +158,7 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
         max_clauses: 48,
         header_overlap: false,
         action_context: false,
+        goal_features: false,
     }
 }
 
