@@ -15,7 +15,7 @@ mkdir -p "$out"
 
 # env | updates | shaped reward | outcome | equal-weight sum
 cases=(
-  "household|80|success + 0.5*progress|success|success + progress + exploration + handled + valid_actions + speed"
+  "household|150|success + 0.5*progress|success|success + progress + exploration + handled + valid_actions + speed"
   "lab|80|success + 0.5*progress|success|success + progress + exploration + caution + speed"
   "arith|120|outcome + 0.5*loose_outcome|outcome|outcome + format + structure + loose_outcome + progress"
 )

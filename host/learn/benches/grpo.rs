@@ -5,9 +5,13 @@
 //! ```text
 //! cargo bench -p derl-learn --bench grpo                      # timings
 //! cargo bench -p derl-learn --bench grpo -- --export DIR      # also write DIR/ for PyTorch
+//! RAYON_NUM_THREADS=1 cargo bench -p derl-learn --bench grpo -- --trainer-threads 2 --export DIR
 //! ```
 //!
-//! Threads: candle uses `RAYON_NUM_THREADS` (default: the physical cores).
+//! Threads: candle uses `RAYON_NUM_THREADS` (default: the physical cores) inside each
+//! operation. `--trainer-threads N` (with `RAYON_NUM_THREADS=1`) instead runs the
+//! micro-batched updates with `GrpoConfig::threads = N`: N micro-batches at a time, one
+//! candle thread each; the export then asks PyTorch for N threads.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -125,9 +129,16 @@ fn time<T>(repeats: usize, mut run: impl FnMut() -> T) -> Timing {
     }
 }
 
+/// Threads the micro-batched updates use (`--trainer-threads`, default 1).
+static TRAINER_THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn trainer_threads() -> usize {
+    TRAINER_THREADS.get().copied().unwrap_or(1)
+}
+
 fn report(name: &str, timing: Timing) -> serde_json::Value {
     let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
-    let single_thread = candle_core::utils::get_num_threads() == 1;
+    let single_thread = candle_core::utils::get_num_threads() == 1 && trainer_threads() == 1;
     let cpu = timing.cpu_median.filter(|_| single_thread).map(ms);
     println!(
         "{name:<58} median {:>9.2} ms   min {:>9.2} ms{}",
@@ -174,13 +185,25 @@ fn batch_groups(
 fn main() {
     // As `derl` runs: freed tensor memory stays in the process.
     derl_learn::allocator::keep_freed_memory();
-    let export: Option<PathBuf> = {
-        let args: Vec<String> = std::env::args().collect();
-        args.iter()
-            .position(|arg| arg == "--export")
-            .map(|i| PathBuf::from(args.get(i + 1).expect("--export needs a directory")))
+    let args: Vec<String> = std::env::args().collect();
+    let value_of = |flag: &str| {
+        args.iter().position(|arg| arg == flag).map(|i| {
+            args.get(i + 1)
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
+        })
     };
-    let threads = candle_core::utils::get_num_threads();
+    let export = value_of("--export").map(PathBuf::from);
+    let trainer_threads = value_of("--trainer-threads").map_or(1, |threads| {
+        threads
+            .parse::<usize>()
+            .expect("--trainer-threads needs a number")
+    });
+    TRAINER_THREADS.set(trainer_threads).unwrap();
+    assert!(
+        trainer_threads == 1 || candle_core::utils::get_num_threads() == 1,
+        "--trainer-threads needs RAYON_NUM_THREADS=1 (one candle thread per trainer thread)"
+    );
+    let threads = candle_core::utils::get_num_threads().max(trainer_threads);
     // The PyTorch twin (benches/grpo_torch.py) implements the bag-of-features model.
     let config = ActionPolicyConfig::default();
     assert!(
@@ -188,7 +211,8 @@ fn main() {
         "the PyTorch twin has no clause attention"
     );
     println!(
-        "derl-learn GRPO bench: candle CPU, {threads} thread(s); policy embedding {} x {}, hidden {}",
+        "derl-learn GRPO bench: candle CPU, {} candle thread(s), {trainer_threads} trainer thread(s); policy embedding {} x {}, hidden {}",
+        candle_core::utils::get_num_threads(),
         1usize << config.featurizer.bucket_bits,
         config.embedding_dim,
         config.hidden_dim
@@ -338,13 +362,17 @@ fn main() {
             "  GrpoTrainer::update, 1 step, 8 micro-batches of 1024",
             GrpoConfig {
                 microbatch_decisions: MICROBATCH,
+                threads: trainer_threads,
                 ..grpo.clone()
             },
         ),
         (
             "update_8192_default",
             "  GrpoTrainer::update, defaults (4 steps of 2 x 1024)",
-            GrpoConfig::default(),
+            GrpoConfig {
+                threads: trainer_threads,
+                ..GrpoConfig::default()
+            },
         ),
     ];
     for (key, name, config) in trainers {
@@ -356,6 +384,7 @@ fn main() {
     for micro in [256, 512, 2048] {
         let config = GrpoConfig {
             microbatch_decisions: micro,
+            threads: trainer_threads,
             ..grpo.clone()
         };
         let mut trainer = GrpoTrainer::new(config, &policy).unwrap();

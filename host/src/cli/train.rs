@@ -9,6 +9,7 @@ use crate::inner::{
 use anyhow::{Context, bail};
 use clap::Args;
 use derl_env_api::Split;
+use derl_learn::GrpoConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
@@ -48,6 +49,10 @@ pub struct TrainArgs {
     /// Episodes per task (the GRPO group size).
     #[arg(long, default_value_t = InnerConfig::default().group_size)]
     group_size: u32,
+    /// Threads for rollouts and GRPO (default: the machine's cores, at most 8).
+    /// The numbers do not depend on it, only the wall time.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Continue from this checkpoint's policy.
     #[arg(long)]
     warm_start: Option<PathBuf>,
@@ -110,7 +115,13 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
             eval_episodes: args.eval_episodes,
             eval_every: args.eval_every,
         },
-        policy: PolicyConfig::default(),
+        policy: PolicyConfig {
+            grpo: GrpoConfig {
+                threads: args.threads.unwrap_or_else(default_threads),
+                ..PolicyConfig::default().grpo
+            },
+            ..PolicyConfig::default()
+        },
         seed: args.seed,
         warm_start: args.warm_start.map(|dir| policy_dir(&dir)),
         eval_splits: ALL_EVAL_SPLITS.to_vec(),
@@ -240,6 +251,12 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The machine's cores, at most 8 (the inner loop's batches are too small to
+/// use more).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().min(8))
 }
 
 /// The success table printed at the end of training.

@@ -30,15 +30,25 @@ pub struct PolicyConfig {
 }
 
 impl Default for PolicyConfig {
+    /// The policy that learns every bundled environment (BENCHMARKS.md,
+    /// "Household, round 3"): the bag model reading header overlap, action
+    /// contexts and goal features; GRPO with two epochs of ~512-decision
+    /// minibatches, learning rate 3e-3.
     fn default() -> Self {
         PolicyConfig {
-            model: ActionPolicyConfig::default(),
-            // Small minibatches: an update's rollouts (a few thousand
-            // decisions) give about ten optimizer steps per epoch.
+            model: ActionPolicyConfig {
+                header_overlap: true,
+                action_context: true,
+                goal_features: true,
+                ..ActionPolicyConfig::default()
+            },
+            // An update's rollouts (a few thousand decisions) give a few
+            // optimizer steps per epoch; two micro-batches per step can run
+            // on two threads.
             grpo: GrpoConfig {
                 learning_rate: 3e-3,
                 epochs: 2,
-                minibatch_decisions: 256,
+                minibatch_decisions: 512,
                 microbatch_decisions: 256,
                 ..GrpoConfig::default()
             },
