@@ -91,6 +91,32 @@ fn the_same_job_gives_the_same_result() {
 }
 
 #[test]
+fn threads_change_no_number() {
+    let sandbox = sandbox();
+    let run = |threads| {
+        let mut job = InnerJob {
+            inner: InnerConfig {
+                updates: 3,
+                ..corridor_job("success", 0).inner
+            },
+            ..corridor_job("success + 0.5*has_key", 13)
+        };
+        job.policy.grpo.threads = threads;
+        job.policy.grpo.microbatch_decisions = 64;
+        let mut updates = Vec::new();
+        let result = run_job(sandbox, &job, |u| updates.push(u.clone())).unwrap();
+        (result, updates)
+    };
+    let one = run(1);
+    assert!(
+        one.1
+            .iter()
+            .all(|u| u.learner["optimizer_steps"].as_u64() > Some(1))
+    );
+    assert_eq!(run(3), one);
+}
+
+#[test]
 fn validation_during_training_is_measured_without_changing_the_training() {
     let sandbox = sandbox();
     let job = |eval_every| InnerJob {

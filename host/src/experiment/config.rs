@@ -683,6 +683,33 @@ mod tests {
     }
 
     #[test]
+    fn the_results_configs_keep_the_policy_their_tables_were_measured_with() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configs");
+        for name in ["household", "lab", "arith"] {
+            let path = dir.join(format!("{name}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let config = parse(&text).unwrap();
+            // The inner loop's default before goal features: the plain bag model.
+            assert_eq!(
+                config.policy.model,
+                derl_learn::ActionPolicyConfig::default(),
+                "{name}"
+            );
+            assert_eq!(
+                config.policy.grpo,
+                GrpoConfig {
+                    learning_rate: 3e-3,
+                    epochs: 2,
+                    minibatch_decisions: 256,
+                    microbatch_decisions: 256,
+                    ..GrpoConfig::default()
+                },
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn a_minimal_config_takes_every_default() {
         let config = parse("[env]\ncomponent = \"corridor\"\n").unwrap();
         assert_eq!(config, ExperimentConfig::with_env("corridor"));

@@ -175,9 +175,7 @@ impl EnvPool {
         }
         Ok((episodes, steps))
     }
-}
 
-impl EnvPool {
     /// Steps every live episode's instance with its chosen action, on up to
     /// `threads` threads; results in `live` order.
     fn step_live(
