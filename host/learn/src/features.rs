@@ -261,7 +261,8 @@ const GOAL_TOKEN: &str = "<goal>";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GoalTerms {
     words: BTreeSet<String>,
-    pairs: Vec<(String, String)>,
+    /// [`word_pair_key`] of each adjacent pair of the task's words.
+    pairs: BTreeSet<u64>,
 }
 
 impl GoalTerms {
@@ -286,7 +287,7 @@ impl GoalTerms {
         }
         terms.pairs = words
             .windows(2)
-            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .map(|pair| word_pair_key(&pair[0], &pair[1]))
             .collect();
         terms
     }
@@ -303,14 +304,17 @@ impl GoalTerms {
         for (at, word) in words.iter().enumerate() {
             let follows_marked = at > 0
                 && marked[at - 1]
-                && self
-                    .pairs
-                    .iter()
-                    .any(|(first, second)| *first == words[at - 1] && second == word);
+                && self.pairs.contains(&word_pair_key(&words[at - 1], word));
             marked.push(follows_marked || self.words.contains(word));
         }
         marked
     }
+}
+
+/// A 64-bit key of the word pair `first second` (FNV-1a; a lookup key, not a feature).
+fn word_pair_key(first: &str, second: &str) -> u64 {
+    let hash = fnv1a64_extend(fnv1a64(first.as_bytes()), &[BIGRAM_SEPARATOR]);
+    fnv1a64_extend(hash, second.as_bytes())
 }
 
 /// splitmix64's output function: a bijection on `u64` in which every input bit flips about
@@ -526,8 +530,19 @@ mod tests {
         );
         let plain = featurizer.encode("take lettuce 1 from fridge 1");
         assert!(take_lettuce.iter().all(|id| !plain.contains(id)));
+        // Bucket ids are part of the checkpoint format: pinned.
+        assert_eq!(take_mug, TAKE_GOAL_1_FROM_FRIDGE_1);
     }
 
+    #[test]
+    fn goal_terms_of_long_texts_stay_linear() {
+        let task: String = (0..20_000).map(|i| format!("w{i} ")).collect();
+        let goal = GoalTerms::of(&task);
+        let ids = featurizer().encode_goal(&task, &goal);
+        assert_eq!(ids.len(), 2 * 20_000 - 3);
+    }
+
+    const TAKE_GOAL_1_FROM_FRIDGE_1: [u32; 4] = [12945, 2781, 6337, 6565];
     const MUG_1_MIXED: [u32; 3] = [7485, 14024, 8285];
     const MUG_1_TOP_BITS: [u32; 3] = [12495, 1047, 9066];
 
