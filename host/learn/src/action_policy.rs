@@ -542,6 +542,17 @@ impl ActionPolicy {
 
     /// Featurizes an observation (text plus numeric features).
     pub fn encode_observation(&self, text: &str, numeric: &[f32]) -> EncodedObservation {
+        self.encode_observation_under(text, numeric, self.goal_terms(text).as_ref())
+    }
+
+    /// [`ActionPolicy::encode_observation`] with the goal terms of `text` already read
+    /// (`None` when the policy does not read goal features).
+    fn encode_observation_under(
+        &self,
+        text: &str,
+        numeric: &[f32],
+        goal: Option<&GoalTerms>,
+    ) -> EncodedObservation {
         // Header overlap alone reads only the first clause.
         let reads_all = self.config.clause_attention || self.config.action_context;
         let clauses_read = match (reads_all, self.config.header_overlap) {
@@ -550,13 +561,13 @@ impl ActionPolicy {
             (false, false) => 0,
         };
         let clauses = self.featurizer.encode_clauses(text, clauses_read);
-        let (goal, clause_goal) = match self.goal_terms(text) {
+        let (goal, clause_goal) = match goal {
             Some(terms) => {
                 let goals: Vec<Vec<u32>> = worded_clauses(text)
                     .enumerate()
                     .map(|(at, clause)| match at {
                         0 => Vec::new(),
-                        _ => self.featurizer.encode_goal(clause, &terms),
+                        _ => self.featurizer.encode_goal(clause, terms),
                     })
                     .collect();
                 let clause_goal = goals[..clauses.len().min(goals.len())].to_vec();
@@ -580,17 +591,17 @@ impl ActionPolicy {
             .then(|| GoalTerms::of(worded_clauses(observation).next().unwrap_or("")))
     }
 
-    /// Goal features of each action under `observation`'s task (empty when the policy
-    /// does not read them; see [`ActionPolicyConfig::goal_features`]).
-    pub fn encode_goal_actions<S: AsRef<str>>(
+    /// Goal features of each action under `goal` (empty when the policy does not read them;
+    /// see [`ActionPolicyConfig::goal_features`]).
+    fn encode_goal_actions<S: AsRef<str>>(
         &self,
-        observation: &str,
+        goal: Option<&GoalTerms>,
         actions: &[S],
     ) -> Arc<[Vec<u32>]> {
-        match self.goal_terms(observation) {
+        match goal {
             Some(terms) => actions
                 .iter()
-                .map(|action| self.featurizer.encode_goal(action.as_ref(), &terms))
+                .map(|action| self.featurizer.encode_goal(action.as_ref(), terms))
                 .collect(),
             None => Arc::new([]),
         }
@@ -604,18 +615,24 @@ impl ActionPolicy {
             .collect()
     }
 
-    /// Featurizes a whole decision point (convenient for tests and one-off calls; a rollout
-    /// loop should encode each observation once and share the `Arc`s).
+    /// Featurizes a whole decision point: the observation, its actions and, when the policy
+    /// reads them, their goal features (the task clause read once). A rollout encodes each
+    /// observation once and shares the resulting `Arc`s between the decisions it records.
     pub fn encode_decision<S: AsRef<str>>(
         &self,
         observation: &str,
         numeric: &[f32],
         actions: &[S],
     ) -> ActionDecision {
+        let goal = self.goal_terms(observation);
         ActionDecision {
-            observation: Arc::new(self.encode_observation(observation, numeric)),
+            observation: Arc::new(self.encode_observation_under(
+                observation,
+                numeric,
+                goal.as_ref(),
+            )),
             actions: self.encode_actions(actions),
-            goal_actions: self.encode_goal_actions(observation, actions),
+            goal_actions: self.encode_goal_actions(goal.as_ref(), actions),
         }
     }
 
@@ -766,17 +783,22 @@ impl ActionPolicy {
         decisions: &[&ActionDecision],
         rng: &mut impl RngCore,
     ) -> Result<Vec<SampledAction>> {
-        let rows = self.log_prob_rows(decisions, 1)?;
-        Ok(rows
-            .iter()
-            .map(|log_probs| {
-                let action = sample_log_probs(log_probs, rng);
-                SampledAction {
-                    action: action as u32,
-                    log_prob: log_probs[action],
-                }
-            })
-            .collect())
+        self.sample_on(decisions, rng, 1)
+    }
+
+    /// [`ActionPolicy::sample`] with the distributions computed on `threads` threads (see
+    /// [`ActionPolicy::log_prob_rows`]); the draws are the same for any `threads`.
+    ///
+    /// # Errors
+    /// As [`ActionPolicy::distributions`].
+    pub fn sample_on(
+        &self,
+        decisions: &[&ActionDecision],
+        rng: &mut impl RngCore,
+        threads: usize,
+    ) -> Result<Vec<SampledAction>> {
+        let rows = self.log_prob_rows(decisions, threads)?;
+        Ok(choose(&rows, |log_probs| sample_log_probs(log_probs, rng)))
     }
 
     /// The most probable action of each decision (the first on ties), for evaluation.
@@ -784,17 +806,20 @@ impl ActionPolicy {
     /// # Errors
     /// As [`ActionPolicy::distributions`].
     pub fn greedy(&self, decisions: &[&ActionDecision]) -> Result<Vec<SampledAction>> {
-        let rows = self.log_prob_rows(decisions, 1)?;
-        Ok(rows
-            .iter()
-            .map(|log_probs| {
-                let action = argmax(log_probs);
-                SampledAction {
-                    action: action as u32,
-                    log_prob: log_probs[action],
-                }
-            })
-            .collect())
+        self.greedy_on(decisions, 1)
+    }
+
+    /// [`ActionPolicy::greedy`] with the distributions computed on `threads` threads.
+    ///
+    /// # Errors
+    /// As [`ActionPolicy::distributions`].
+    pub fn greedy_on(
+        &self,
+        decisions: &[&ActionDecision],
+        threads: usize,
+    ) -> Result<Vec<SampledAction>> {
+        let rows = self.log_prob_rows(decisions, threads)?;
+        Ok(choose(&rows, argmax))
     }
 
     /// Log-probability of `actions[i]` at `decisions[i]`.
@@ -1178,6 +1203,19 @@ impl AttentionWeights {
             (hidden + (&context * &pair_action_embedding)?.matmul(&self.context_action)?)?;
         Ok((hidden + (&context * &pair_header)?.matmul(&self.context_header)?)?)
     }
+}
+
+/// The action `pick` takes in each row of log-probabilities, with its log-probability.
+fn choose(rows: &[Vec<f32>], mut pick: impl FnMut(&[f32]) -> usize) -> Vec<SampledAction> {
+    rows.iter()
+        .map(|log_probs| {
+            let action = pick(log_probs);
+            SampledAction {
+                action: action as u32,
+                log_prob: log_probs[action],
+            }
+        })
+        .collect()
 }
 
 /// The clauses of `text` that hold a word: those [`Featurizer::encode_clauses`] keeps, so

@@ -133,20 +133,11 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
         bar.set_position(u64::from(record.update + 1));
-        let validation = record
-            .validation
-            .map(|(greedy, sampled)| {
-                format!(
-                    "  validation {:.0}% / {:.0}%",
-                    100.0 * sampled,
-                    100.0 * greedy
-                )
-            })
-            .unwrap_or_default();
         bar.set_message(format!(
-            "reward {:+.3}  success {:.0}%{validation}",
+            "reward {:+.3}  success {:.0}%{}",
             record.mean_reward,
-            100.0 * record.success
+            100.0 * record.success,
+            validation_text(record, 0)
         ));
         log.push(record.clone());
     });
@@ -198,45 +189,22 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.job.display()))?;
     let job: InnerJob = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid inner-loop job", args.job.display()))?;
-    let mut updates = match &args.updates {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => None,
-    };
-    let mut write_error = None;
+    let mut log = args.updates.as_deref().map(UpdateLog::create).transpose()?;
     let started = std::time::Instant::now();
     let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
         if args.progress {
-            let validation = record
-                .validation
-                .map(|(greedy, sampled)| {
-                    format!(
-                        "  validation {:.1}% / {:.1}%",
-                        100.0 * sampled,
-                        100.0 * greedy
-                    )
-                })
-                .unwrap_or_default();
             eprintln!(
-                "update {}/{}  reward {:+.3}  success {:.1}%{validation}  {:.1} s",
+                "update {}/{}  reward {:+.3}  success {:.1}%{}  {:.1} s",
                 record.update + 1,
                 job.inner.updates,
                 record.mean_reward,
                 100.0 * record.success,
+                validation_text(record, 1),
                 started.elapsed().as_secs_f64()
             );
         }
-        if let Some(file) = &mut updates
-            && write_error.is_none()
-        {
-            let line = serde_json::to_string(record).map_err(std::io::Error::other);
-            let written = line.and_then(|line| {
-                use std::io::Write;
-                writeln!(file, "{line}").and_then(|()| file.flush())
-            });
-            write_error = written.err();
+        if let Some(log) = &mut log {
+            log.append(record);
         }
     })?;
     let json = serde_json::to_string_pretty(&result)?;
@@ -244,13 +212,67 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
         Some(path) => crate::experiment::write_atomic(&path, json.as_bytes())?,
         None => println!("{json}"),
     }
-    if let (Some(error), Some(path)) = (write_error, &args.updates) {
-        bail!(
-            "the result is written, but not every update record: cannot write {}: {error}",
-            path.display()
-        );
+    match log {
+        Some(log) => log.finish(),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// `  validation S% / G%` (sampled, greedy) when the update measured it, with
+/// `decimals` decimals; empty otherwise.
+fn validation_text(record: &UpdateRecord, decimals: usize) -> String {
+    record
+        .validation
+        .map(|(greedy, sampled)| {
+            format!(
+                "  validation {:.decimals$}% / {:.decimals$}%",
+                100.0 * sampled,
+                100.0 * greedy
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// `derl inner-loop --updates FILE`: every update's record appended as a JSON
+/// line as training goes; the first write failure is kept for the end, so
+/// training (and its result) goes on.
+struct UpdateLog {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl UpdateLog {
+    fn create(path: &std::path::Path) -> anyhow::Result<UpdateLog> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(UpdateLog {
+            path: path.to_owned(),
+            file: std::io::BufWriter::new(file),
+            error: None,
+        })
+    }
+
+    fn append(&mut self, record: &UpdateRecord) {
+        use std::io::Write;
+        if self.error.is_none() {
+            let line = serde_json::to_string(record).map_err(std::io::Error::other);
+            let written = line
+                .and_then(|line| writeln!(self.file, "{line}").and_then(|()| self.file.flush()));
+            self.error = written.err();
+        }
+    }
+
+    /// The first write failure, if any.
+    fn finish(self) -> anyhow::Result<()> {
+        match self.error {
+            Some(error) => bail!(
+                "the result is written, but not every update record: cannot write {}: {error}",
+                self.path.display()
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The machine's cores, at most 8 (the inner loop's batches are too small to

@@ -8,7 +8,6 @@ use anyhow::Context;
 use candle_core::Device;
 use derl_env_api::Observation;
 use derl_learn::grpo::{Episode as GrpoEpisode, Step};
-use derl_learn::sampling::{argmax, sample_log_probs};
 use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, GrpoConfig, GrpoTrainer};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -60,8 +59,6 @@ impl Default for PolicyConfig {
 /// An [`ActionPolicy`] with its GRPO trainer.
 pub struct PolicyLearner {
     goal_repeats: u32,
-    /// Threads of the rollouts' forward passes (the GRPO configuration's).
-    threads: usize,
     policy: ActionPolicy,
     trainer: GrpoTrainer<ActionPolicy>,
 }
@@ -113,7 +110,6 @@ impl PolicyLearner {
         let trainer = GrpoTrainer::new(grpo, &policy).context("configuring GRPO")?;
         Ok(PolicyLearner {
             goal_repeats: config.goal_repeats,
-            threads: config.grpo.threads,
             policy,
             trainer,
         })
@@ -140,32 +136,30 @@ impl Actor for PolicyLearner {
 
     fn encode(&self, observation: &Observation) -> ActionDecision {
         let numeric: Vec<f32> = observation.features.to_vec();
-        let mut encoded = self.policy.encode_observation(&observation.text, &numeric);
+        let mut decision =
+            self.policy
+                .encode_decision(&observation.text, &numeric, &observation.actions);
         if self.goal_repeats > 0
             && let Some(goal) = observation.text.lines().find(|l| !l.trim().is_empty())
         {
             let goal_ids = self.policy.featurizer().encode(goal);
+            let encoded = std::sync::Arc::get_mut(&mut decision.observation)
+                .expect("a freshly encoded observation has one owner");
             for _ in 0..self.goal_repeats {
                 encoded.ids.extend_from_slice(&goal_ids);
             }
         }
-        ActionDecision {
-            observation: std::sync::Arc::new(encoded),
-            actions: self.policy.encode_actions(&observation.actions),
-            goal_actions: self
-                .policy
-                .encode_goal_actions(&observation.text, &observation.actions),
-        }
+        decision
     }
 
     fn encode_all(&self, observations: &[&Observation]) -> Vec<ActionDecision> {
-        derl_learn::parallel::map(observations, self.threads, |observation| {
+        derl_learn::parallel::map(observations, self.threads(), |observation| {
             self.encode(observation)
         })
     }
 
     fn threads(&self) -> usize {
-        self.threads
+        self.trainer.config().threads
     }
 
     fn act(
@@ -174,17 +168,12 @@ impl Actor for PolicyLearner {
         mode: ActMode,
         rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<Vec<(u32, f32)>> {
-        let rows = self.policy.log_prob_rows(batch, self.threads)?;
-        Ok(rows
-            .iter()
-            .map(|log_probs| {
-                let action = match mode {
-                    ActMode::Greedy => argmax(log_probs),
-                    ActMode::Sample | ActMode::Uniform => sample_log_probs(log_probs, rng),
-                };
-                (action as u32, log_probs[action])
-            })
-            .collect())
+        let threads = self.threads();
+        let chosen = match mode {
+            ActMode::Greedy => self.policy.greedy_on(batch, threads)?,
+            ActMode::Sample | ActMode::Uniform => self.policy.sample_on(batch, rng, threads)?,
+        };
+        Ok(chosen.iter().map(|c| (c.action, c.log_prob)).collect())
     }
 }
 

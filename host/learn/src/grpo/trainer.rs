@@ -143,18 +143,18 @@ struct MicroPass {
     kl: Option<f64>,
     loss: f64,
     policy_loss: f64,
-    clip: ClipRange,
 }
 
 impl MicroPass {
-    /// Adds the per-decision statistics to `totals` and the loss to `loss`.
-    fn add_to(&self, totals: &mut Totals, loss: &mut f64) {
+    /// Adds the per-decision statistics to `totals` (clipping counted against `clip`) and
+    /// the loss to `loss`.
+    fn add_to(&self, totals: &mut Totals, loss: &mut f64, clip: ClipRange) {
         for i in 0..self.ratio.len() {
             let ratio = f64::from(self.ratio[i]);
             totals.ratio += ratio;
             totals.ratio_max = totals.ratio_max.max(ratio);
             let advantage = f64::from(self.advantages[i]);
-            totals.clipped += usize::from(is_clipped(ratio, advantage, self.clip));
+            totals.clipped += usize::from(is_clipped(ratio, advantage, clip));
             totals.sampling_kl += k3_kl(f64::from(self.log_probs[i]), f64::from(self.sampled[i]));
             totals.entropy += f64::from(self.entropy[i]);
         }
@@ -399,7 +399,7 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         let mut loss = 0.0;
         for micro_pass in passes {
             let micro_pass = micro_pass?;
-            micro_pass.add_to(totals, &mut loss);
+            micro_pass.add_to(totals, &mut loss, self.config.clip_range());
             gradients.accumulate(micro_pass.gradients)?;
         }
         let grad_norm = gradients.global_norm()?;
@@ -477,15 +477,10 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         )?;
         let gradients = Gradients::from_backward(model.parameters(), &terms.loss.backward()?);
 
-        let kl = match &terms.kl {
-            Some(kl) => Some(
-                kl.to_vec1::<f32>()?
-                    .iter()
-                    .map(|&v| f64::from(v))
-                    .sum::<f64>(),
-            ),
-            None => None,
+        let kl_sum = |kl: &Tensor| -> Result<f64> {
+            Ok(kl.to_vec1::<f32>()?.iter().map(|&v| f64::from(v)).sum())
         };
+        let kl = terms.kl.as_ref().map(kl_sum).transpose()?;
         Ok(MicroPass {
             gradients,
             ratio: terms.ratio.to_vec1()?,
@@ -496,7 +491,6 @@ impl<M: PolicyModel> GrpoTrainer<M> {
             kl,
             loss: f64::from(terms.loss.to_scalar::<f32>()?),
             policy_loss: f64::from(terms.policy_loss.to_scalar::<f32>()?),
-            clip: self.config.clip_range(),
         })
     }
 
@@ -769,19 +763,27 @@ mod tests {
         assert!(probabilities[3] > 0.9, "{probabilities:?}");
     }
 
+    /// A fast learning rate with the KL and entropy terms on, so that every part of the
+    /// loss moves the weights.
+    fn every_term_config() -> GrpoConfig {
+        GrpoConfig {
+            learning_rate: 0.1,
+            kl_coef: 0.01,
+            entropy_coef: 0.01,
+            ..GrpoConfig::default()
+        }
+    }
+
     #[test]
     fn micro_batches_give_the_same_step_as_one_pass() {
         for loss_aggregation in [LossAggregation::DecisionMean, LossAggregation::EpisodeMean] {
             let run = |microbatch_decisions| {
                 let model = MaskedTable::new(1);
                 let config = GrpoConfig {
-                    learning_rate: 0.1,
-                    kl_coef: 0.01,
-                    entropy_coef: 0.01,
                     minibatch_decisions: 48,
                     microbatch_decisions,
                     loss_aggregation,
-                    ..GrpoConfig::default()
+                    ..every_term_config()
                 };
                 let mut trainer = GrpoTrainer::new(config, &model).unwrap();
                 let stats = trainer.update(&model, &bandit_groups(&model, 3)).unwrap();
@@ -806,14 +808,11 @@ mod tests {
         let run = |threads| {
             let model = MaskedTable::new(1);
             let config = GrpoConfig {
-                learning_rate: 0.1,
-                kl_coef: 0.01,
-                entropy_coef: 0.01,
                 epochs: 2,
                 minibatch_decisions: 24,
                 microbatch_decisions: 5,
                 threads,
-                ..GrpoConfig::default()
+                ..every_term_config()
             };
             let mut trainer = GrpoTrainer::new(config, &model).unwrap();
             let mut stats = Vec::new();
