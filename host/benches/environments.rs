@@ -96,8 +96,10 @@ fn timed_run(env: &mut impl Stepper) -> Run {
                 break;
             }
             obs = result.observation;
-            observation_bytes +=
-                (obs.text.len() + obs.actions.iter().map(String::len).sum::<usize>()) as u64;
+            observation_bytes += (obs.task.len()
+                + obs.text.len()
+                + obs.actions.iter().map(String::len).sum::<usize>())
+                as u64;
         }
     }
     Run {

@@ -2,14 +2,17 @@
 //!
 //! Checks determinism of reset and step, admissible actions until done,
 //! primitives inside their declared ranges (enforced by [`EnvInstance`]),
-//! episodes ending by max-steps, the expert solving every sampled task,
-//! random rollouts never trapping, and bad calls answered with errors.
+//! episodes ending by their split's max-steps, a non-empty task that stays
+//! the same through each episode, splits that hold different tasks when the
+//! environment says so, the expert solving every sampled task, random
+//! rollouts never trapping, and bad calls answered with errors.
 
 use crate::plugin::{EnvInstance, EnvironmentPlugin};
 use derl_env_api::{Observation, Split, StepResult};
 use derl_sandbox::PluginErrorKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// How much of the environment a check samples.
@@ -102,16 +105,6 @@ impl CheckReport {
     }
 }
 
-/// Index of the task-success primitive: the one named `success`, else the first.
-pub fn success_index(plugin: &EnvironmentPlugin) -> usize {
-    plugin
-        .info()
-        .primitives
-        .iter()
-        .position(|p| p.name == "success")
-        .unwrap_or(0)
-}
-
 /// Runs every check against `plugin`.
 pub fn check_environment(plugin: &EnvironmentPlugin, config: &CheckConfig) -> CheckReport {
     let mut report = CheckReport::default();
@@ -136,15 +129,21 @@ pub fn check_environment(plugin: &EnvironmentPlugin, config: &CheckConfig) -> Ch
         "bad calls are errors, not traps",
         check_bad_calls(plugin, &splits),
     );
+    report.record(
+        "every observation states the episode's task",
+        check_tasks(plugin, &splits, config),
+    );
+    report.record(
+        "splits hold different tasks",
+        check_disjoint(plugin, &splits, config),
+    );
+    const RANDOM: &str = "random rollouts end by their split's max-steps without traps";
     match check_random(plugin, &splits, config) {
         Ok((rates, detail)) => {
             report.random_success = rates;
-            report.record("random rollouts end by max-steps without traps", Ok(detail));
+            report.record(RANDOM, Ok(detail));
         }
-        Err(detail) => report.record(
-            "random rollouts end by max-steps without traps",
-            Err(detail),
-        ),
+        Err(detail) => report.record(RANDOM, Err(detail)),
     }
     match check_expert(plugin, &splits, config) {
         Ok(Some(rates)) => {
@@ -180,6 +179,8 @@ fn sample_tasks(plugin: &EnvironmentPlugin, split: Split, config: &CheckConfig) 
 #[derive(PartialEq, Debug)]
 struct Transcript(Vec<(Observation, Option<StepResult>)>);
 
+/// Plays uniformly random actions until the episode ends, which must happen
+/// within `max_steps`; an episode truncated before `max_steps` is an error too.
 fn play_random(
     episode: &mut EnvInstance,
     split: Split,
@@ -200,13 +201,105 @@ fn play_random(
             .map_err(|e| format!("{split} task {task} seed {seed}, step {step}: {e}"))?;
         observation = result.observation.clone();
         let done = result.done();
+        let truncated_early = result.truncated && !result.terminated && step + 1 < max_steps;
         transcript.push((observation.clone(), Some(result)));
+        if truncated_early {
+            return Err(format!(
+                "{split} task {task} seed {seed}: truncated after {} steps, but {split}'s max-steps is {max_steps}",
+                step + 1
+            ));
+        }
         if done {
             return Ok(Transcript(transcript));
         }
     }
     Err(format!(
-        "{split} task {task} seed {seed}: the episode did not end within max-steps ({max_steps})"
+        "{split} task {task} seed {seed}: the episode did not end within {split}'s max-steps ({max_steps})"
+    ))
+}
+
+/// The task of every observation of a few random episodes per split: never
+/// empty, and the same from reset to the episode's end.
+fn check_tasks(
+    plugin: &EnvironmentPlugin,
+    splits: &[Split],
+    config: &CheckConfig,
+) -> Result<String, String> {
+    let mut episode = plugin.instance(6).map_err(|e| e.to_string())?;
+    let mut observations = 0;
+    for split in splits {
+        let max_steps = plugin.info().max_steps_in(*split);
+        for (task, seed) in sample_tasks(plugin, *split, config).into_iter().take(5) {
+            let transcript = play_random(&mut episode, *split, task, seed, seed ^ 13, max_steps)?;
+            let first = &transcript.0[0].0.task;
+            if first.trim().is_empty() {
+                return Err(format!(
+                    "{split} task {task} seed {seed}: the observation's task is empty (state the goal in `task`, not in `text`)"
+                ));
+            }
+            if let Some((at, (changed, _))) = transcript
+                .0
+                .iter()
+                .enumerate()
+                .find(|(_, (o, _))| o.task != *first)
+            {
+                return Err(format!(
+                    "{split} task {task} seed {seed}: the task changed at step {at}: `{first}` became `{}`",
+                    changed.task
+                ));
+            }
+            observations += transcript.0.len();
+        }
+    }
+    Ok(format!("{observations} observations"))
+}
+
+/// When the environment declares its splits disjoint: no sampled task's first
+/// observation (seed 0) equals that of a sampled task of another split.
+fn check_disjoint(
+    plugin: &EnvironmentPlugin,
+    splits: &[Split],
+    config: &CheckConfig,
+) -> Result<String, String> {
+    if !plugin.info().disjoint_splits {
+        return Ok("not claimed by the environment (skipped)".into());
+    }
+    let sampled = CheckConfig {
+        tasks_per_split: config.tasks_per_split.saturating_mul(8),
+        ..config.clone()
+    };
+    let mut episode = plugin.instance(7).map_err(|e| e.to_string())?;
+    let mut seen: HashMap<(String, String, Vec<String>), (Split, u32)> = HashMap::new();
+    for split in splits {
+        let mut tasks: Vec<u32> = sample_tasks(plugin, *split, &sampled)
+            .into_iter()
+            .map(|(task, _)| task)
+            .collect();
+        tasks.sort_unstable();
+        tasks.dedup();
+        for task in tasks {
+            let first = episode
+                .reset(*split, task, 0)
+                .map_err(|e| format!("reset({split}, {task}, 0): {e}"))?;
+            let key = (first.task, first.text, first.actions);
+            match seen.get(&key) {
+                Some(&(other, other_task)) if other != *split => {
+                    return Err(format!(
+                        "{other} task {other_task} and {split} task {task} start with the same observation (task `{}`); the environment declares disjoint splits",
+                        key.0
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key, (*split, task));
+                }
+            }
+        }
+    }
+    Ok(format!(
+        "{} distinct first observations across {} splits",
+        seen.len(),
+        splits.len()
     ))
 }
 
@@ -215,10 +308,10 @@ fn check_determinism(
     splits: &[Split],
     config: &CheckConfig,
 ) -> Result<String, String> {
-    let max_steps = plugin.info().max_steps;
     let mut first = plugin.instance(1).map_err(|e| e.to_string())?;
     let mut compared = 0;
     for split in splits {
+        let max_steps = plugin.info().max_steps_in(*split);
         for (task, seed) in sample_tasks(plugin, *split, config).into_iter().take(5) {
             let a = play_random(&mut first, *split, task, seed, seed ^ 7, max_steps)?;
             // A fresh instance with a different WASI seed must replay it exactly.
@@ -262,7 +355,7 @@ fn check_bad_calls(plugin: &EnvironmentPlugin, splits: &[Split]) -> Result<Strin
     // Finish the episode, then step once more.
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut observation = episode.reset(split, 0, 0).map_err(|e| e.to_string())?;
-    for _ in 0..plugin.info().max_steps {
+    for _ in 0..plugin.info().max_steps_in(split) {
         let action = rng.random_range(0..observation.actions.len() as u32);
         let result = episode.step(action).map_err(|e| e.to_string())?;
         if result.done() {
@@ -281,12 +374,12 @@ fn check_random(
     splits: &[Split],
     config: &CheckConfig,
 ) -> Result<(Rates, String), String> {
-    let success = success_index(plugin);
-    let max_steps = plugin.info().max_steps;
+    let success = plugin.info().success_index();
     let mut episode = plugin.instance(4).map_err(|e| e.to_string())?;
     let mut rates = Vec::new();
     let mut total = 0;
     for split in splits {
+        let max_steps = plugin.info().max_steps_in(*split);
         let sampled = CheckConfig {
             tasks_per_split: config.random_episodes,
             ..config.clone()
@@ -312,11 +405,11 @@ fn check_expert(
     splits: &[Split],
     config: &CheckConfig,
 ) -> Result<Option<Rates>, String> {
-    let success = success_index(plugin);
-    let max_steps = plugin.info().max_steps;
+    let success = plugin.info().success_index();
     let mut episode = plugin.instance(5).map_err(|e| e.to_string())?;
     let mut rates = Vec::new();
     for split in splits {
+        let max_steps = plugin.info().max_steps_in(*split);
         let tasks = sample_tasks(plugin, *split, config);
         let mut successes = 0;
         for (task, seed) in &tasks {

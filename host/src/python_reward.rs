@@ -87,8 +87,8 @@ const PYTHON_KEYWORDS: [&str; 35] = [
     "with", "yield",
 ];
 
-const TYPES_WIT: &str = include_str!("../../wit/types.wit");
-const WORLDS_WIT: &str = include_str!("../../wit/worlds.wit");
+const TYPES_WIT: &str = include_str!("../../wit/v0.2.0/types.wit");
+const WORLDS_WIT: &str = include_str!("../../wit/v0.2.0/worlds.wit");
 
 /// Limits for Python reward programs. CPython needs more than the defaults
 /// made for compiled Meta-Rewards: its pre-initialised heap is about 25 MiB

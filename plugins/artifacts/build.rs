@@ -12,6 +12,7 @@ const PROFILE: &str = "guest";
 /// (cargo package, constant name, bundled into the `derl` binary).
 const GUESTS: &[(&str, &str, bool)] = &[
     ("corridor", "CORRIDOR", true),
+    ("legacy-corridor", "LEGACY_CORRIDOR", false),
     ("household-plugin", "HOUSEHOLD", true),
     ("lab-plugin", "LAB", true),
     ("arith-plugin", "ARITH", true),

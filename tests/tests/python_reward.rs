@@ -178,7 +178,7 @@ fn the_example_builds_and_inspects_as_a_reward_program() {
         inspection
             .imports
             .iter()
-            .all(|i| i.starts_with("wasi:") || i == "derl:plugin/types@0.1.0"),
+            .all(|i| i.starts_with("wasi:") || i == derl_env_api::contract::TYPES_INTERFACE),
         "{:?}",
         inspection.imports
     );

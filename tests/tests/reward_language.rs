@@ -79,7 +79,7 @@ impl Direct {
             .instantiate(&mut store, &component)
             .expect("instantiates with no imports provided");
         let interface = instance
-            .get_export_index(&mut store, None, "derl:plugin/reward@0.1.0")
+            .get_export_index(&mut store, None, derl_env_api::contract::REWARD_INTERFACE)
             .expect("exports the reward interface");
         let score = instance
             .get_export_index(&mut store, Some(&interface), "score")

@@ -13,12 +13,12 @@ use wasm_encoder::{
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{Resolve, SourceMap, WorldId};
 
-/// The WIT contracts, embedded so the crate needs no files at run time.
-const TYPES_WIT: &str = include_str!("../../../wit/types.wit");
-const WORLDS_WIT: &str = include_str!("../../../wit/worlds.wit");
+/// The latest WIT contract (`derl_env_api::contract::VERSION`), embedded so the
+/// crate needs no files at run time.
+const TYPES_WIT: &str = include_str!("../../../wit/v0.2.0/types.wit");
+const WORLDS_WIT: &str = include_str!("../../../wit/v0.2.0/worlds.wit");
 const WORLD: &str = "reward-program";
-const SCORE_EXPORT: &str = "derl:plugin/reward@0.1.0#score";
-const DESCRIBE_EXPORT: &str = "derl:plugin/reward@0.1.0#describe";
+use derl_env_api::contract::REWARD_INTERFACE;
 
 /// Why a program could not be compiled. A program accepted by
 /// [`crate::parse`] always compiles; these report a broken build (the
@@ -193,8 +193,16 @@ fn core_module(program: &Program) -> Vec<u8> {
     exports
         .export("memory", ExportKind::Memory, 0)
         .export("cabi_realloc", ExportKind::Func, F_REALLOC)
-        .export(SCORE_EXPORT, ExportKind::Func, F_SCORE)
-        .export(DESCRIBE_EXPORT, ExportKind::Func, F_DESCRIBE);
+        .export(
+            &format!("{REWARD_INTERFACE}#score"),
+            ExportKind::Func,
+            F_SCORE,
+        )
+        .export(
+            &format!("{REWARD_INTERFACE}#describe"),
+            ExportKind::Func,
+            F_DESCRIBE,
+        );
 
     let mut code = CodeSection::new();
     code.function(&realloc_function());
@@ -651,8 +659,8 @@ mod tests {
         }
         // The shared type definitions of the WIT package, no functions: the
         // same as every reward component built with wit-bindgen.
-        assert_eq!(imports, ["derl:plugin/types@0.1.0"]);
-        assert_eq!(exports, ["derl:plugin/reward@0.1.0"]);
+        assert_eq!(imports, [derl_env_api::contract::TYPES_INTERFACE]);
+        assert_eq!(exports, [REWARD_INTERFACE]);
     }
 
     #[test]

@@ -84,7 +84,7 @@ fn synthetic_decision(
     let mut order: Vec<usize> = (0..pool.len()).collect();
     shuffle(&mut order, rng);
     let actions: Vec<&str> = order[..count].iter().map(|&i| pool[i].as_str()).collect();
-    policy.encode_decision(&observation, &[], &actions)
+    policy.encode_decision("", &observation, &[], &actions)
 }
 
 /// CPU time of the calling thread so far. With one thread it measures the work itself,

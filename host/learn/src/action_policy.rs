@@ -6,12 +6,17 @@
 //! `[obs, act, obs * act]`, and a softmax over each decision's admissible actions gives the
 //! policy.
 //!
+//! An observation is its task (the goal in words, the `task` field of the contract) and its
+//! situation text. The bag reads the task, then the text. Clause by clause, the task is the
+//! first clause, the **header**, and the text's clauses (lines, `;`-separated items,
+//! sentences; see [`crate::features::clauses`]) follow it; an observation with no word in
+//! its task reads the text's first clause as the header.
+//!
 //! With clause attention (`clause_attention`, off by default) the observation is also read
-//! clause by clause (lines, `;`-separated items, sentences; see
-//! [`crate::features::clauses`]), each clause a bag of its own. Every action attends over its observation's clauses (scores
+//! clause by clause, each clause a bag of its own. Every action attends over its observation's clauses (scores
 //! `clause · (W_q act)`, `W_q` starting as a sharp identity, so an action first looks at
 //! the clauses that share its words: `go to cabinet 1` at `unvisited cabinet 1`), and the
-//! MLP also reads the first clause (the header: the task, in every bundled environment),
+//! MLP also reads the header (the task),
 //! the attended context `ctx` and the products `header * act`, `ctx * act` and
 //! `ctx * header`. A mean over a hundred words drowns the one object name that decides
 //! between `take` actions; the header and the attended clause keep it visible.
@@ -540,16 +545,30 @@ impl ActionPolicy {
         &self.device
     }
 
-    /// Featurizes an observation (text plus numeric features).
-    pub fn encode_observation(&self, text: &str, numeric: &[f32]) -> EncodedObservation {
-        self.encode_observation_under(text, numeric, self.goal_terms(text).as_ref())
+    /// Featurizes an observation: its task, its situation text and its numeric features.
+    ///
+    /// The task is the header clause (what header overlap, action contexts and goal
+    /// features compare with); the situation text's clauses follow it. The bag of words
+    /// reads the task and then the text. An observation without a task (no word in it)
+    /// reads the first clause of its text as the header.
+    pub fn encode_observation(
+        &self,
+        task: &str,
+        text: &str,
+        numeric: &[f32],
+    ) -> EncodedObservation {
+        let listed = listed_clauses(task, text);
+        let goal = self.goal_terms(&listed);
+        self.encode_observation_under(task, text, &listed, numeric, goal.as_ref())
     }
 
-    /// [`ActionPolicy::encode_observation`] with the goal terms of `text` already read
-    /// (`None` when the policy does not read goal features).
+    /// [`ActionPolicy::encode_observation`] with the clauses listed (the header first) and
+    /// the goal terms read (`None` when the policy does not read goal features).
     fn encode_observation_under(
         &self,
+        task: &str,
         text: &str,
+        listed: &[&str],
         numeric: &[f32],
         goal: Option<&GoalTerms>,
     ) -> EncodedObservation {
@@ -560,10 +579,15 @@ impl ActionPolicy {
             (false, true) => 1,
             (false, false) => 0,
         };
-        let clauses = self.featurizer.encode_clauses(text, clauses_read);
+        let clauses: Vec<Vec<u32>> = listed
+            .iter()
+            .take(clauses_read)
+            .map(|clause| self.featurizer.encode(clause))
+            .collect();
         let (goal, clause_goal) = match goal {
             Some(terms) => {
-                let goals: Vec<Vec<u32>> = worded_clauses(text)
+                let goals: Vec<Vec<u32>> = listed
+                    .iter()
                     .enumerate()
                     .map(|(at, clause)| match at {
                         0 => Vec::new(),
@@ -576,7 +600,7 @@ impl ActionPolicy {
             None => (Vec::new(), Vec::new()),
         };
         EncodedObservation {
-            ids: self.featurizer.encode(text),
+            ids: self.featurizer.encode(&format!("{task}\n{text}")),
             numeric: numeric.to_vec(),
             clauses,
             goal,
@@ -584,11 +608,12 @@ impl ActionPolicy {
         }
     }
 
-    /// The goal terms of `observation`'s first clause, when the policy reads goal features.
-    fn goal_terms(&self, observation: &str) -> Option<GoalTerms> {
+    /// The goal terms of the header clause (the first of `listed`), when the policy reads
+    /// goal features.
+    fn goal_terms(&self, listed: &[&str]) -> Option<GoalTerms> {
         self.config
             .goal_features
-            .then(|| GoalTerms::of(worded_clauses(observation).next().unwrap_or("")))
+            .then(|| GoalTerms::of(listed.first().copied().unwrap_or("")))
     }
 
     /// Goal features of each action under `goal` (empty when the policy does not read them;
@@ -615,19 +640,24 @@ impl ActionPolicy {
             .collect()
     }
 
-    /// Featurizes a whole decision point: the observation, its actions and, when the policy
-    /// reads them, their goal features (the task clause read once). A rollout encodes each
+    /// Featurizes a whole decision point: the observation (its task and its situation
+    /// text, see [`ActionPolicy::encode_observation`]), its actions and, when the policy
+    /// reads them, their goal features (the task read once). A rollout encodes each
     /// observation once and shares the resulting `Arc`s between the decisions it records.
     pub fn encode_decision<S: AsRef<str>>(
         &self,
-        observation: &str,
+        task: &str,
+        text: &str,
         numeric: &[f32],
         actions: &[S],
     ) -> ActionDecision {
-        let goal = self.goal_terms(observation);
+        let listed = listed_clauses(task, text);
+        let goal = self.goal_terms(&listed);
         ActionDecision {
             observation: Arc::new(self.encode_observation_under(
-                observation,
+                task,
+                text,
+                &listed,
                 numeric,
                 goal.as_ref(),
             )),
@@ -1218,10 +1248,17 @@ fn choose(rows: &[Vec<f32>], mut pick: impl FnMut(&[f32]) -> usize) -> Vec<Sampl
         .collect()
 }
 
-/// The clauses of `text` that hold a word: those [`Featurizer::encode_clauses`] keeps, so
-/// the first is the header clause.
+/// The clauses of `text` that hold a word: those [`Featurizer::encode_clauses`] keeps.
 fn worded_clauses(text: &str) -> impl Iterator<Item = &str> {
     features::clauses(text).filter(|clause| clause.chars().any(char::is_alphanumeric))
+}
+
+/// The clauses an observation is read as, the header first: the task as one clause, then
+/// the worded clauses of the situation text; without a word in the task, the text's
+/// worded clauses alone (its first is the header).
+fn listed_clauses<'a>(task: &'a str, text: &'a str) -> Vec<&'a str> {
+    let header = task.chars().any(char::is_alphanumeric).then_some(task);
+    header.into_iter().chain(worded_clauses(text)).collect()
 }
 
 /// The fraction of `action`'s feature ids found in `header` (sorted, deduplicated); 0 for
@@ -1322,12 +1359,13 @@ mod tests {
     fn decisions(policy: &ActionPolicy) -> Vec<ActionDecision> {
         vec![
             policy.encode_decision(
+                "",
                 "goal: pick the red block. You see a red block; a blue block",
                 &[0.5, 1.0],
                 &["red", "a blue", "green"],
             ),
-            policy.encode_decision("you see a door", &[0.0, -1.0], &["open door", "wait"]),
-            policy.encode_decision("", &[1.0, 1.0], &["red"]),
+            policy.encode_decision("", "you see a door", &[0.0, -1.0], &["open door", "wait"]),
+            policy.encode_decision("", "", &[1.0, 1.0], &["red"]),
         ]
     }
 
@@ -1366,8 +1404,10 @@ mod tests {
     #[test]
     fn action_order_permutes_the_scores() {
         let policy = ActionPolicy::new(small_config(3), &Device::Cpu).unwrap();
-        let forward = policy.encode_decision("pick the red block", &[0.0, 0.0], &["red", "blue"]);
-        let backward = policy.encode_decision("pick the red block", &[0.0, 0.0], &["blue", "red"]);
+        let forward =
+            policy.encode_decision("", "pick the red block", &[0.0, 0.0], &["red", "blue"]);
+        let backward =
+            policy.encode_decision("", "pick the red block", &[0.0, 0.0], &["blue", "red"]);
         let rows = policy
             .distributions(&[&forward, &backward])
             .unwrap()
@@ -1417,12 +1457,12 @@ mod tests {
     #[test]
     fn bad_batches_are_rejected() {
         let policy = ActionPolicy::new(small_config(7), &Device::Cpu).unwrap();
-        let no_actions = policy.encode_decision::<&str>("x", &[0.0, 0.0], &[]);
+        let no_actions = policy.encode_decision::<&str>("", "x", &[0.0, 0.0], &[]);
         assert!(matches!(
             policy.distributions(&[&no_actions]),
             Err(LearnError::InvalidBatch(_))
         ));
-        let wrong_numeric = policy.encode_decision("x", &[0.0], &["a"]);
+        let wrong_numeric = policy.encode_decision("", "x", &[0.0], &["a"]);
         assert!(policy.distributions(&[&wrong_numeric]).is_err());
         let out_of_table = ActionDecision {
             observation: Arc::new(EncodedObservation {
@@ -1435,7 +1475,7 @@ mod tests {
         };
         assert!(policy.distributions(&[&out_of_table]).is_err());
         assert!(policy.distributions(&[]).is_err());
-        let fine = policy.encode_decision("x", &[0.0, 0.0], &["a", "b"]);
+        let fine = policy.encode_decision("", "x", &[0.0, 0.0], &["a", "b"]);
         assert!(policy.evaluate(&[&fine], &[2]).is_err());
         assert!(policy.evaluate(&[&fine], &[1, 0]).is_err());
     }
@@ -1478,13 +1518,13 @@ mod tests {
     #[test]
     fn distinct_observations_and_action_texts_are_embedded_once() {
         let policy = ActionPolicy::new(small_config(10), &Device::Cpu).unwrap();
-        let first = policy.encode_decision("a hall", &[0.0, 0.0], &["go north", "go south"]);
+        let first = policy.encode_decision("", "a hall", &[0.0, 0.0], &["go north", "go south"]);
         let same_observation = ActionDecision {
             observation: Arc::clone(&first.observation),
             actions: policy.encode_actions(&["go south", "wait", "go north"]),
             goal_actions: Arc::new([]),
         };
-        let other = policy.encode_decision("a hall", &[0.0, 0.0], &["wait"]);
+        let other = policy.encode_decision("", "a hall", &[0.0, 0.0], &["wait"]);
         let batch = policy
             .prepare(&[&first, &same_observation, &other])
             .unwrap();
@@ -1549,7 +1589,7 @@ mod tests {
             };
             let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
             let decision =
-                policy.encode_decision(text, &[0.0, 0.0], &["take red 1", "take blue 2"]);
+                policy.encode_decision("", text, &[0.0, 0.0], &["take red 1", "take blue 2"]);
             policy
                 .distributions(&[&decision])
                 .unwrap()
@@ -1579,7 +1619,8 @@ mod tests {
                     .map(|a| format!("go to cabinet {a}; take mug {i} from shelf {a}"))
                     .collect();
                 policy.encode_decision(
-                    &format!("Your task is to: put mug {i} in desk 1.\nunvisited cabinet {i}; searched shelf 2 with a mug 1."),
+                    &format!("Your task is to: put mug {i} in desk 1."),
+                    &format!("unvisited cabinet {i}; searched shelf 2 with a mug 1."),
                     &[i as f32 / 97.0, 1.0],
                     &actions,
                 )
@@ -1603,9 +1644,8 @@ mod tests {
         let actions = ["take mug 1 from shelf 1", "take pen 1 from shelf 1"];
         let decision = |task: &str| {
             policy.encode_decision(
-                &format!(
-                    "Your task is to: put a {task} in desk 1.\nOn the shelf 1, you see a mug 1."
-                ),
+                &format!("Your task is to: put a {task} in desk 1."),
+                "On the shelf 1, you see a mug 1.",
                 &[0.0, 0.0],
                 &actions,
             )
@@ -1651,6 +1691,7 @@ mod tests {
         .unwrap();
         let unread = off.encode_decision(
             "Your task is to: put a mug in desk 1.",
+            "",
             &[0.0, 0.0],
             &actions,
         );
@@ -1663,6 +1704,35 @@ mod tests {
             policy.distributions(&[&short]),
             Err(LearnError::InvalidBatch(_))
         ));
+    }
+
+    #[test]
+    fn the_task_field_is_the_header_wherever_the_text_states_it() {
+        let policy = ActionPolicy::new(small_config(14), &Device::Cpu).unwrap();
+        let actions = ["take mug 1", "take pen 1"];
+        let task = "Your task is to: put a mug in desk 1.";
+        let text = "You are in the office. You see a pen 1 and a mug 1.";
+        // A one-clause task read from the field encodes exactly as the same text with the
+        // task as its first line (how 0.1 observations are read).
+        let field = policy.encode_decision(task, text, &[0.0, 0.0], &actions);
+        let joined = policy.encode_decision("", &format!("{task}\n{text}"), &[0.0, 0.0], &actions);
+        assert_eq!(*field.observation, *joined.observation);
+        assert_eq!(field.goal_actions, joined.goal_actions);
+        // A task of several sentences is one header clause, and goal features follow it
+        // even when the text puts another sentence first.
+        let long_task = "Your task is to melt the ice. Once the ice is liquid, focus on it.";
+        let decision = policy.encode_decision(long_task, text, &[0.0, 0.0], &actions);
+        assert_eq!(
+            decision.observation.clauses[0],
+            policy.featurizer().encode(long_task)
+        );
+        let late = policy.encode_decision(
+            "Your task is to: put a pen in desk 1.",
+            "You are in the office. Pens are nice. You see a pen 1 and a mug 1.",
+            &[0.0, 0.0],
+            &actions,
+        );
+        assert!(late.goal_actions[0].is_empty() && !late.goal_actions[1].is_empty());
     }
 
     #[test]
@@ -1682,7 +1752,8 @@ mod tests {
         let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
         // Both objects are in view; only the header names the tomato.
         let decision = policy.encode_decision(
-            "Your task is to: cool some tomato. You see an apple 1 and a tomato 1",
+            "Your task is to: cool some tomato.",
+            "You see an apple 1 and a tomato 1",
             &[0.0, 0.0],
             &["take apple 1", "take tomato 1"],
         );
@@ -1699,7 +1770,7 @@ mod tests {
             &Device::Cpu,
         )
         .unwrap();
-        let decision = without.encode_decision("x", &[0.0, 0.0], &["a"]);
+        let decision = without.encode_decision("", "x", &[0.0, 0.0], &["a"]);
         assert!(
             without
                 .prepare(&[&decision])
@@ -1723,7 +1794,8 @@ mod tests {
             ..small_config(15)
         };
         let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
-        let observation = "Your task is to: put some mug in shelf 1.\nYou are at the door.\n\
+        let task = "Your task is to: put some mug in shelf 1.";
+        let observation = "You are at the door.\n\
                            Known places: searched cabinet 2 with mug 1; unvisited cabinet 1; \
                            unvisited shelf 1.";
         let actions = [
@@ -1732,7 +1804,7 @@ mod tests {
             "look",
             "go to shelf 1",
         ];
-        let decision = policy.encode_decision(observation, &[0.0, 0.0], &actions);
+        let decision = policy.encode_decision(task, observation, &[0.0, 0.0], &actions);
         let observations = [&*decision.observation];
         let context = policy.flatten_contexts(&[&decision], &observations, &[0, 0, 0, 0]);
         // Clauses: 0 header, 1 "You are at the door", 2 "Known places: searched cabinet 2
@@ -1750,7 +1822,7 @@ mod tests {
         assert_eq!(context.pair_goal[1..], [0.0; 3]);
 
         let scores = |text: &str| {
-            let decision = policy.encode_decision(text, &[0.0, 0.0], &actions);
+            let decision = policy.encode_decision(task, text, &[0.0, 0.0], &actions);
             policy
                 .distributions(&[&decision])
                 .unwrap()
@@ -1777,7 +1849,7 @@ mod tests {
         };
         let policy = ActionPolicy::new(config, &Device::Cpu).unwrap();
         assert!(policy.parameters().get(HIDDEN_ACTION_CONTEXT).is_none());
-        let decision = policy.encode_decision("a b. c d", &[0.0, 0.0], &["c d"]);
+        let decision = policy.encode_decision("", "a b. c d", &[0.0, 0.0], &["c d"]);
         assert!(decision.observation.clauses.is_empty());
         assert!(policy.prepare(&[&decision]).unwrap().context.is_none());
     }
@@ -1795,7 +1867,10 @@ mod tests {
         let policy = ActionPolicy::new(small_config(13), &Device::Cpu).unwrap();
         let long: String = (0..20).map(|i| format!("clause {i}. ")).collect();
         assert_eq!(
-            policy.encode_observation(&long, &[0.0, 0.0]).clauses.len(),
+            policy
+                .encode_observation("", &long, &[0.0, 0.0])
+                .clauses
+                .len(),
             8
         );
     }

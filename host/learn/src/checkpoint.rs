@@ -227,7 +227,8 @@ mod tests {
         let (loaded, loaded_user) = ActionPolicy::load(&dir, &Device::Cpu).unwrap();
         assert_eq!(loaded_user, user);
         assert_eq!(loaded.config(), policy.config());
-        let decision = policy.encode_decision("a red door", &[0.3], &["open", "wait", "go red"]);
+        let decision =
+            policy.encode_decision("", "a red door", &[0.3], &["open", "wait", "go red"]);
         let decisions = [&decision, &decision];
         let original = policy.distributions(&decisions).unwrap().to_vecs().unwrap();
         let restored = loaded.distributions(&decisions).unwrap().to_vecs().unwrap();

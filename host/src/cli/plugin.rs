@@ -127,7 +127,7 @@ pub(crate) fn play(args: PlayArgs) -> anyhow::Result<()> {
     let mut lines = stdin.lock().lines();
     let mut out = std::io::stdout();
     for step in 0.. {
-        writeln!(out, "\n{}\n", observation.text)?;
+        writeln!(out, "\n{}\n{}\n", observation.task, observation.text)?;
         let probabilities = match &policy {
             Some(policy) => Some(action_probabilities(policy, &observation)?),
             None => None,
@@ -207,6 +207,7 @@ fn action_probabilities(
     observation: &derl_env_api::Observation,
 ) -> anyhow::Result<Vec<f32>> {
     let decision = policy.encode_decision(
+        &observation.task,
         &observation.text,
         &observation.features,
         &observation.actions,

@@ -22,9 +22,9 @@ pub struct PolicyConfig {
     pub model: ActionPolicyConfig,
     /// GRPO hyperparameters (its `seed` is set by the inner loop).
     pub grpo: GrpoConfig,
-    /// How many extra times the observation's first non-empty line (the
-    /// goal, in every bundled environment) is counted in the observation's
-    /// mean-pooled bag of features, so a long observation does not drown it.
+    /// How many extra times the observation's task is counted in the
+    /// observation's mean-pooled bag of features, so a long observation does
+    /// not drown it.
     pub goal_repeats: u32,
 }
 
@@ -136,13 +136,14 @@ impl Actor for PolicyLearner {
 
     fn encode(&self, observation: &Observation) -> ActionDecision {
         let numeric: Vec<f32> = observation.features.to_vec();
-        let mut decision =
-            self.policy
-                .encode_decision(&observation.text, &numeric, &observation.actions);
-        if self.goal_repeats > 0
-            && let Some(goal) = observation.text.lines().find(|l| !l.trim().is_empty())
-        {
-            let goal_ids = self.policy.featurizer().encode(goal);
+        let mut decision = self.policy.encode_decision(
+            &observation.task,
+            &observation.text,
+            &numeric,
+            &observation.actions,
+        );
+        if self.goal_repeats > 0 {
+            let goal_ids = self.policy.featurizer().encode(&observation.task);
             let encoded = std::sync::Arc::get_mut(&mut decision.observation)
                 .expect("a freshly encoded observation has one owner");
             for _ in 0..self.goal_repeats {

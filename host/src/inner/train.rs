@@ -2,7 +2,6 @@
 //! program, and evaluation by success rate per split.
 
 use super::rollout::{ActMode, Actor, EnvPool, Episode, EpisodeJob};
-use crate::conformance::success_index;
 use crate::plugin::RewardProgram;
 use derl_env_api::Split;
 use derl_sandbox::PluginError;
@@ -137,7 +136,7 @@ pub fn train<L: Learner>(
     mut on_update: impl FnMut(&UpdateRecord),
 ) -> Result<(Vec<UpdateRecord>, u64), InnerError> {
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x7261_696e));
-    let success = success_index(pool.plugin());
+    let success = pool.plugin().info().success_index();
     let stride = pool.plugin().info().primitives.len();
     let train_tasks = pool.plugin().task_count(Split::Train);
     let mut records = Vec::with_capacity(config.updates as usize);
@@ -231,7 +230,7 @@ pub fn success_rate<A: Actor>(
     seed: u64,
 ) -> anyhow::Result<(f64, u64)> {
     let jobs = evaluation_jobs(pool, split, episodes, seed);
-    let success = success_index(pool.plugin());
+    let success = pool.plugin().info().success_index();
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0x6576_616c ^ split.index()));
     let mut solved = 0usize;
     let mut steps = 0;

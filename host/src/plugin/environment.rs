@@ -1,10 +1,8 @@
 //! `EnvironmentPlugin`: an environment component loaded into the sandbox, and
 //! `EnvInstance`: one fresh instance running episodes.
 
-use super::bindings::environment::EnvironmentPlugin as Bindings;
-use super::bindings::environment::EnvironmentPluginPre;
-use super::bindings::environment::derl::plugin::types as wit;
-use derl_env_api::{EnvError, EnvInfo, Observation, PrimitiveSpec, Split, StepResult};
+use super::versions::{EnvBindings as Bindings, Version};
+use derl_env_api::{EnvInfo, Observation, PrimitiveSpec, Split, StepResult};
 use derl_sandbox::{
     CompiledComponent, Digest, Grants, Instance, Limits, PluginError, PluginErrorKind, Sandbox,
 };
@@ -18,6 +16,7 @@ pub struct EnvironmentPlugin {
     settings: Vec<(String, String)>,
     limits: Limits,
     grants: Grants,
+    version: Version,
     info: Arc<EnvInfo>,
     task_counts: [u32; 4],
 }
@@ -54,12 +53,13 @@ impl EnvironmentPlugin {
         grants: Grants,
     ) -> Result<EnvironmentPlugin, PluginError> {
         let label = component.digest().short();
-        EnvironmentPluginPre::new(component.instance_pre().clone()).map_err(|e| {
+        let version = super::exported_version(sandbox, &component, "environment", &label)?;
+        Bindings::check(version, component.instance_pre()).map_err(|e| {
             PluginError::new(
                 &label,
                 PluginErrorKind::InterfaceMismatch(interface_problem(
                     &e,
-                    super::ENVIRONMENT_INTERFACE,
+                    &version.interface("environment"),
                 )),
             )
         })?;
@@ -69,27 +69,26 @@ impl EnvironmentPlugin {
             settings: settings.to_vec(),
             limits,
             grants,
+            version,
             info: Arc::new(EnvInfo {
                 name: label,
                 version: String::new(),
                 description: String::new(),
                 max_steps: 0,
+                split_max_steps: vec![],
                 primitives: vec![],
                 splits: vec![],
+                disjoint_splits: false,
                 feature_count: 0,
             }),
             task_counts: [0; 4],
         };
         let mut instance = plugin.fresh_instance(0)?;
-        let info = instance.call(|b, s| b.derl_plugin_environment().call_info(s))?;
-        let info = env_info(info);
+        let info = instance.call(|b, s| b.info(s))?;
         check_info(&info).map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
         let mut task_counts = [0; 4];
         for split in Split::ALL {
-            task_counts[split.index() as usize] = instance.call(|b, s| {
-                b.derl_plugin_environment()
-                    .call_task_count(s, wit_split(split))
-            })?;
+            task_counts[split.index() as usize] = instance.call(|b, s| b.task_count(s, split))?;
         }
         plugin.info = Arc::new(info);
         plugin.task_counts = task_counts;
@@ -104,6 +103,11 @@ impl EnvironmentPlugin {
     /// Number of tasks in `split`.
     pub fn task_count(&self, split: Split) -> u32 {
         self.task_counts[split.index() as usize]
+    }
+
+    /// The contract version the component was built against.
+    pub fn contract_version(&self) -> &'static str {
+        self.version.number()
     }
 
     /// sha256 of the component.
@@ -143,16 +147,17 @@ impl EnvironmentPlugin {
             seed,
             &self.grants,
             |store, pre| {
-                super::instantiate_typed(store, pre, super::ENVIRONMENT_INTERFACE, |s, i| {
-                    Bindings::new(s, i)
+                let version = self.version;
+                super::instantiate_typed(store, pre, &version.interface("environment"), |s, i| {
+                    Bindings::new(version, s, i)
                 })
             },
         )?;
         if !self.settings.is_empty() {
             let settings = self.settings.clone();
             instance
-                .call(|b, s| b.derl_plugin_environment().call_configure(s, &settings))?
-                .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+                .call(|b, s| b.configure(s, &settings))?
+                .map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         }
         Ok(instance)
     }
@@ -182,13 +187,9 @@ impl EnvInstance {
     ) -> Result<Observation, PluginError> {
         let info = self.plugin.info.clone();
         let instance = self.live_instance()?;
-        let result = instance.call(|b, s| {
-            b.derl_plugin_environment()
-                .call_reset(s, wit_split(split), task, seed)
-        })?;
-        let observation = result
-            .map(observation)
-            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+        let result = instance.call(|b, s| b.reset(s, split, task, seed))?;
+        let observation =
+            result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         check_observation(&observation, &info, false)
             .map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
         self.running = true;
@@ -205,10 +206,8 @@ impl EnvInstance {
     pub fn step(&mut self, action: u32) -> Result<StepResult, PluginError> {
         let info = self.plugin.info.clone();
         let instance = self.live_instance()?;
-        let result = instance.call(|b, s| b.derl_plugin_environment().call_step(s, action))?;
-        let result = result
-            .map(step_result)
-            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))?;
+        let result = instance.call(|b, s| b.step(s, action))?;
+        let result = result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         if let Err(problem) = check_step(&result, &info) {
             instance.poison();
             return Err(instance.error(PluginErrorKind::InvalidOutput(problem)));
@@ -224,8 +223,8 @@ impl EnvInstance {
     pub fn expert_action(&mut self) -> Result<Option<u32>, PluginError> {
         let instance = self.live_instance()?;
         instance
-            .call(|b, s| b.derl_plugin_environment().call_expert_action(s))?
-            .map_err(|e| instance.error(PluginErrorKind::Guest(env_error(e).to_string())))
+            .call(|b, s| b.expert_action(s))?
+            .map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))
     }
 
     /// Whether an episode is running.
@@ -276,6 +275,14 @@ fn check_info(info: &EnvInfo) -> Result<(), String> {
     }
     if info.max_steps == 0 {
         return Err("info.max-steps is 0".into());
+    }
+    for (at, (split, steps)) in info.split_max_steps.iter().enumerate() {
+        if *steps == 0 {
+            return Err(format!("info.split-max-steps gives {split} a limit of 0"));
+        }
+        if info.split_max_steps[..at].iter().any(|(s, _)| s == split) {
+            return Err(format!("info.split-max-steps names {split} twice"));
+        }
     }
     for p in &info.primitives {
         if !(p.min.is_finite() && p.max.is_finite() && p.min <= p.max) {
@@ -337,73 +344,6 @@ fn check_primitives(values: &[f64], specs: &[PrimitiveSpec]) -> Result<(), Strin
         }
     }
     Ok(())
-}
-
-fn wit_split(split: Split) -> wit::Split {
-    match split {
-        Split::Train => wit::Split::Train,
-        Split::Validation => wit::Split::Validation,
-        Split::Test => wit::Split::Test,
-        Split::Ood => wit::Split::Ood,
-    }
-}
-
-fn api_split(split: wit::Split) -> Split {
-    match split {
-        wit::Split::Train => Split::Train,
-        wit::Split::Validation => Split::Validation,
-        wit::Split::Test => Split::Test,
-        wit::Split::Ood => Split::Ood,
-    }
-}
-
-fn env_info(info: wit::EnvInfo) -> EnvInfo {
-    EnvInfo {
-        name: info.name,
-        version: info.version,
-        description: info.description,
-        max_steps: info.max_steps,
-        primitives: info
-            .primitives
-            .into_iter()
-            .map(|p| PrimitiveSpec {
-                name: p.name,
-                description: p.description,
-                min: p.min,
-                max: p.max,
-            })
-            .collect(),
-        splits: info.splits.into_iter().map(api_split).collect(),
-        feature_count: info.feature_count,
-    }
-}
-
-fn observation(obs: wit::Observation) -> Observation {
-    Observation {
-        text: obs.text,
-        actions: obs.actions,
-        features: obs.features,
-    }
-}
-
-fn step_result(result: wit::StepResult) -> StepResult {
-    StepResult {
-        observation: observation(result.observation),
-        feedback: result.feedback,
-        terminated: result.terminated,
-        truncated: result.truncated,
-        primitives: result.primitives,
-    }
-}
-
-fn env_error(error: wit::EnvError) -> EnvError {
-    match error {
-        wit::EnvError::InvalidSetting(m) => EnvError::InvalidSetting(m),
-        wit::EnvError::UnknownSplit(m) => EnvError::UnknownSplit(m),
-        wit::EnvError::UnknownTask(m) => EnvError::UnknownTask(m),
-        wit::EnvError::InvalidAction(m) => EnvError::InvalidAction(m),
-        wit::EnvError::NoEpisode(m) => EnvError::NoEpisode(m),
-    }
 }
 
 #[cfg(test)]

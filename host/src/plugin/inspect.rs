@@ -1,7 +1,7 @@
 //! What a component is: which world it implements, its hash, its imports,
 //! and what it says about itself.
 
-use super::{ENVIRONMENT_INTERFACE, EnvironmentPlugin, REWARD_INTERFACE, RewardProgram};
+use super::{EnvironmentPlugin, RewardProgram, Version};
 use derl_env_api::EnvInfo;
 use derl_sandbox::{Digest, Grants, Limits, PluginError, PluginErrorKind, Sandbox};
 use std::fmt::Write as _;
@@ -23,6 +23,8 @@ pub struct Inspection {
     pub size: usize,
     /// The world implemented.
     pub world: World,
+    /// The contract version it was built against.
+    pub version: Version,
     /// The component's imports (all provided by the sandbox).
     pub imports: Vec<String>,
     /// The component's exports.
@@ -43,16 +45,22 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
     let component = sandbox.load(bytes)?;
     let imports = component.imports(sandbox);
     let exports = component.exports(sandbox);
-    let world = if exports.iter().any(|e| e == ENVIRONMENT_INTERFACE) {
-        World::Environment
-    } else if exports.iter().any(|e| e == REWARD_INTERFACE) {
-        World::Reward
+    let (world, version) = if let Some(version) = Version::exported(&exports, "environment") {
+        (World::Environment, version)
+    } else if let Some(version) = Version::exported(&exports, "reward") {
+        (World::Reward, version)
     } else {
+        let accepted: Vec<String> = Version::NEWEST_FIRST
+            .iter()
+            .flat_map(|v| [v.interface("environment"), v.interface("reward")])
+            .map(|name| format!("`{name}`"))
+            .collect();
         return Err(PluginError::new(
             component.digest().short(),
             PluginErrorKind::InterfaceMismatch(format!(
-                "implements neither world: it exports [{}], expected `{ENVIRONMENT_INTERFACE}` or `{REWARD_INTERFACE}`",
-                exports.join(", ")
+                "implements neither world: it exports [{}], expected one of {}",
+                exports.join(", "),
+                accepted.join(", ")
             )),
         ));
     };
@@ -60,6 +68,7 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
         digest: component.digest(),
         size: component.size(),
         world,
+        version,
         imports,
         exports,
         environment: None,
@@ -94,11 +103,12 @@ impl Inspection {
     /// A human-readable report.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let world = match self.world {
-            World::Environment => "environment-plugin (exports derl:plugin/environment@0.1.0)",
-            World::Reward => "reward-program (exports derl:plugin/reward@0.1.0)",
+        let (world, interface) = match self.world {
+            World::Environment => ("environment-plugin", "environment"),
+            World::Reward => ("reward-program", "reward"),
         };
-        let _ = writeln!(out, "world:    {world}");
+        let exported = self.version.interface(interface);
+        let _ = writeln!(out, "world:    {world} (exports {exported})");
         let _ = writeln!(out, "sha256:   {}", self.digest);
         let _ = writeln!(out, "size:     {} bytes", self.size);
         let _ = writeln!(
@@ -117,6 +127,15 @@ impl Inspection {
             let _ = writeln!(out, "name:     {} {}", info.name, info.version);
             let _ = writeln!(out, "about:    {}", info.description);
             let _ = writeln!(out, "max steps: {}", info.max_steps);
+            for (split, steps) in &info.split_max_steps {
+                let _ = writeln!(out, "  {split}: {steps}");
+            }
+            let disjoint = if info.disjoint_splits {
+                "yes"
+            } else {
+                "not claimed"
+            };
+            let _ = writeln!(out, "disjoint splits: {disjoint}");
             let _ = writeln!(out, "features: {}", info.feature_count);
             let _ = writeln!(out, "primitives:");
             for (i, p) in info.primitives.iter().enumerate() {

@@ -1,19 +1,45 @@
 //! Host-side wrappers of the two plugin worlds: environments and reward
 //! programs, plus inspection of an arbitrary component.
 
-mod bindings;
 pub mod environment;
 pub mod inspect;
 pub mod reward;
+pub mod versions;
 
+pub use derl_env_api::contract::{ENVIRONMENT_INTERFACE, REWARD_INTERFACE};
 pub use environment::{EnvInstance, EnvironmentPlugin};
 pub use inspect::{World, inspect};
 pub use reward::RewardProgram;
+pub use versions::Version;
 
-/// Export name of the environment interface.
-pub const ENVIRONMENT_INTERFACE: &str = "derl:plugin/environment@0.1.0";
-/// Export name of the reward interface.
-pub const REWARD_INTERFACE: &str = "derl:plugin/reward@0.1.0";
+/// The newest accepted version of `interface` (`environment`, `reward`) that
+/// `component` exports.
+///
+/// # Errors
+/// `InterfaceMismatch` naming the interface and every accepted version when
+/// the component exports none of them.
+pub(crate) fn exported_version(
+    sandbox: &derl_sandbox::Sandbox,
+    component: &derl_sandbox::CompiledComponent,
+    interface: &str,
+    label: &str,
+) -> Result<Version, derl_sandbox::PluginError> {
+    let exports = component.exports(sandbox);
+    Version::exported(&exports, interface).ok_or_else(|| {
+        let accepted: Vec<String> = Version::NEWEST_FIRST
+            .iter()
+            .map(|version| format!("`{}`", version.interface(interface)))
+            .collect();
+        derl_sandbox::PluginError::new(
+            label,
+            derl_sandbox::PluginErrorKind::InterfaceMismatch(format!(
+                "the component does not export {} (it exports [{}])",
+                accepted.join(" or "),
+                exports.join(", ")
+            )),
+        )
+    })
+}
 
 /// Instantiates a pre-instantiated component and type-checks its exports
 /// with `typed` (a bindgen `new`), reporting a shape mismatch as an

@@ -1,23 +1,13 @@
 //! `RewardProgram`: a reward component (compiled Meta-Reward, hand-written or
 //! Python) loaded into the sandbox, scoring batches of episode primitives.
 
-use super::bindings::reward::RewardProgram as Bindings;
-use super::bindings::reward::RewardProgramPre;
-use super::bindings::reward::derl::plugin::types as wit;
 use super::environment::interface_problem;
+use super::versions::{RewardBindings as Bindings, Version};
+pub use derl_env_api::RewardInfo;
 use derl_sandbox::{
     CompiledComponent, Digest, Grants, Instance, Limits, PluginError, PluginErrorKind, Sandbox,
 };
 use std::sync::Arc;
-
-/// What a reward program says about itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RewardInfo {
-    /// Human-readable form of the program.
-    pub description: String,
-    /// One more than the highest primitive index the program reads.
-    pub min_stride: u32,
-}
 
 /// A reward component, compiled and checked. Every [`RewardProgram::score`]
 /// call runs in a fresh instance, so scores are a pure function of the batch
@@ -27,6 +17,7 @@ pub struct RewardProgram {
     sandbox: Sandbox,
     component: Arc<CompiledComponent>,
     limits: Limits,
+    version: Version,
     info: RewardInfo,
     label: String,
 }
@@ -57,16 +48,21 @@ impl RewardProgram {
         limits: Limits,
     ) -> Result<RewardProgram, PluginError> {
         let label = format!("reward {}", component.digest().short());
-        RewardProgramPre::new(component.instance_pre().clone()).map_err(|e| {
+        let version = super::exported_version(sandbox, &component, "reward", &label)?;
+        Bindings::check(version, component.instance_pre()).map_err(|e| {
             PluginError::new(
                 &label,
-                PluginErrorKind::InterfaceMismatch(interface_problem(&e, super::REWARD_INTERFACE)),
+                PluginErrorKind::InterfaceMismatch(interface_problem(
+                    &e,
+                    &version.interface("reward"),
+                )),
             )
         })?;
         let mut program = RewardProgram {
             sandbox: sandbox.clone(),
             component,
             limits,
+            version,
             info: RewardInfo {
                 description: String::new(),
                 min_stride: 0,
@@ -74,11 +70,7 @@ impl RewardProgram {
             label,
         };
         let mut instance = program.fresh_instance()?;
-        let info = instance.call(|b, s| b.derl_plugin_reward().call_describe(s))?;
-        program.info = RewardInfo {
-            description: info.description,
-            min_stride: info.min_stride,
-        };
+        program.info = instance.call(|b, s| b.describe(s))?;
         Ok(program)
     }
 
@@ -90,8 +82,9 @@ impl RewardProgram {
             0,
             &Grants::default(),
             |store, pre| {
-                super::instantiate_typed(store, pre, super::REWARD_INTERFACE, |s, i| {
-                    Bindings::new(s, i)
+                let version = self.version;
+                super::instantiate_typed(store, pre, &version.interface("reward"), |s, i| {
+                    Bindings::new(version, s, i)
                 })
             },
         )
@@ -136,12 +129,9 @@ impl RewardProgram {
         }
         let rows = values.len().checked_div(stride).unwrap_or(0);
         let mut instance = self.fresh_instance()?;
-        let batch = wit::Batch {
-            stride: stride as u32,
-            values: values.to_vec(),
-        };
+        let values = values.to_vec();
         let scores = instance
-            .call(|b, s| b.derl_plugin_reward().call_score(s, &batch))?
+            .call(|b, s| b.score(s, stride as u32, values))?
             .map_err(|m| instance.error(PluginErrorKind::Guest(m)))?;
         if scores.len() != rows {
             return Err(instance.error(PluginErrorKind::InvalidOutput(format!(

@@ -93,7 +93,7 @@ fn play(
     let mut observation = env.reset(split, task, seed).unwrap();
     let mut steps = Vec::new();
     loop {
-        let context = tokens(&observation.text);
+        let context = tokens(&observation.full_text());
         let features: Vec<Vec<usize>> = observation
             .actions
             .iter()

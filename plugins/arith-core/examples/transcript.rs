@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut env = Arith::new();
     let mut observation = env.reset(split, task, seed)?;
     loop {
-        println!("{}", observation.text);
+        println!("{}", observation.full_text());
         for (i, action) in observation.actions.iter().enumerate() {
             println!("  [{i:2}] {action}");
         }
@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(primitives) = result.primitives {
             println!(
                 "{}\n{}\nprimitives: {primitives:?}",
-                result.observation.text, result.feedback
+                result.observation.full_text(),
+                result.feedback
             );
             return Ok(());
         }

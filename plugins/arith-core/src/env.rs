@@ -80,6 +80,7 @@ impl Arith {
 
 fn observe(episode: &Episode) -> Observation {
     Observation {
+        task: render::task_text(episode),
         text: render::observation_text(episode),
         actions: render::action_texts(episode),
         features: Vec::new(),
@@ -113,8 +114,10 @@ impl Environment for Arith {
                 three to five operations and larger numbers."
                 .into(),
             max_steps: self.settings.max_steps,
+            split_max_steps: Vec::new(),
             primitives: primitives::specs(),
             splits: Split::ALL.to_vec(),
+            disjoint_splits: true,
             feature_count: 0,
         }
     }

@@ -50,9 +50,13 @@ pub fn action_texts(episode: &Episode) -> Vec<String> {
         .collect()
 }
 
-/// Everything a memoryless solver needs: the problem, the scratchpad (undone
-/// steps marked), the numbers still available with their labels and the
-/// steps left (or how the episode ended).
+/// The observation's task field: the problem statement, question included.
+pub fn task_text(episode: &Episode) -> String {
+    format!("Problem: {}", episode.problem().text)
+}
+
+/// The observation's situation text: the scratchpad, the available numbers and
+/// the steps left (the problem is the task field, [`task_text`]).
 pub fn observation_text(episode: &Episode) -> String {
     let problem = episode.problem();
     let scratchpad = if episode.scratchpad().is_empty() {
@@ -80,8 +84,7 @@ pub fn observation_text(episode: &Episode) -> String {
         (None, false) => format!("Steps left: {}.", episode.steps_left()),
     };
     format!(
-        "Problem: {}\nScratchpad: {scratchpad}.\nNumbers: {}.\n{status}",
-        problem.text,
+        "Scratchpad: {scratchpad}.\nNumbers: {}.\n{status}",
         numbers.join(", ")
     )
 }
@@ -115,10 +118,13 @@ mod tests {
             .unwrap();
         episode.take(multiply as u32).unwrap();
         assert_eq!(
-            observation_text(&episode),
+            task_text(&episode),
             "Problem: Ann has 20 dollars. She buys 4 pens at 3 dollars each. \
-             How many dollars are left?\n\
-             Scratchpad: 4 * 3 = 12.\n\
+             How many dollars are left?"
+        );
+        assert_eq!(
+            observation_text(&episode),
+            "Scratchpad: 4 * 3 = 12.\n\
              Numbers: 20 dollars, 12 product.\n\
              Steps left: 9."
         );

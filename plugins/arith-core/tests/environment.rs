@@ -248,12 +248,8 @@ fn two_useless_computations_earn_structure_but_not_outcome() {
 fn observation_holds_problem_scratchpad_numbers_and_steps_left() {
     let mut env = Arith::new();
     let observation = env.reset(Split::Train, 0, 0).unwrap();
-    for part in [
-        "Problem: ",
-        "Scratchpad: empty.",
-        "Numbers: ",
-        "Steps left: 10.",
-    ] {
+    assert!(observation.task.starts_with("Problem: "));
+    for part in ["Scratchpad: empty.", "Numbers: ", "Steps left: 10."] {
         assert!(
             observation.text.contains(part),
             "{part} missing in {}",

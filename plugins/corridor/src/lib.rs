@@ -19,7 +19,8 @@ impl Corridor {
         });
         let (door, me) = (self.length - 1, self.agent);
         Observation {
-            text: format!("Goal: open the door in cell {door}. You are in cell {me}. {key}"),
+            task: format!("Goal: open the door in cell {door}."),
+            text: format!("You are in cell {me}. {key}"),
             actions: ACTIONS.map(String::from).to_vec(),
             features: vec![],
         }
@@ -48,11 +49,13 @@ impl Environment for Corridor {
             version: "0.1.0".into(),
             description: "Fetch the key, then open the door at the end of the corridor.".into(),
             max_steps: MAX_STEPS,
+            split_max_steps: vec![],
             primitives: vec![
                 PrimitiveSpec::new("success", "1 if the door was opened", 0.0, 1.0),
                 PrimitiveSpec::new("has_key", "1 if the key was picked up", 0.0, 1.0),
             ],
             splits: Split::ALL.to_vec(),
+            disjoint_splits: false, // every split draws from the same corridors
             feature_count: 0,
         }
     }

@@ -1,10 +1,13 @@
-//! Plain-Rust mirror of the `derl:plugin` environment contract (`wit/types.wit`).
+//! Plain-Rust mirror of the `derl:plugin` contract (`wit/v0.2.0/types.wit`, the
+//! latest version; see [`contract`]).
 //!
 //! Environment cores implement [`Environment`] with no WebAssembly bindings, so
 //! they can be unit-tested and benchmarked natively; the SDK (`derl-sdk`) adapts
 //! any [`Environment`] to the component world with one `register_environment!`
-//! line. Every item mirrors the WIT item of the same name; the WIT
-//! documentation is the contract.
+//! line, and the host converts every version's WIT types into these. Every item
+//! mirrors the WIT item of the same name; the WIT documentation is the contract.
+
+pub mod contract;
 
 use std::fmt;
 
@@ -88,20 +91,63 @@ pub struct EnvInfo {
     pub version: String,
     /// One paragraph for humans.
     pub description: String,
-    /// Episodes are truncated after this many steps.
+    /// Episodes are truncated after this many steps in every split that
+    /// `split_max_steps` does not name.
     pub max_steps: u32,
+    /// Per-split step limits replacing `max_steps` (each split at most once).
+    pub split_max_steps: Vec<(Split, u32)>,
     /// Primitives in report order (`g1` is index 0).
     pub primitives: Vec<PrimitiveSpec>,
     /// Splits with tasks.
     pub splits: Vec<Split>,
+    /// Whether no task appears in two splits.
+    pub disjoint_splits: bool,
     /// Length of every observation's `features`.
     pub feature_count: u32,
 }
 
+impl EnvInfo {
+    /// The step limit of `split`: its entry in `split_max_steps`, else `max_steps`.
+    pub fn max_steps_in(&self, split: Split) -> u32 {
+        self.split_max_steps
+            .iter()
+            .find(|(named, _)| *named == split)
+            .map_or(self.max_steps, |&(_, steps)| steps)
+    }
+
+    /// The largest step limit of any split.
+    pub fn longest_max_steps(&self) -> u32 {
+        self.split_max_steps
+            .iter()
+            .map(|&(_, steps)| steps)
+            .fold(self.max_steps, u32::max)
+    }
+
+    /// Index of the task-success primitive: the one named `success`, else the
+    /// first (the rule of `env-info.primitives`).
+    pub fn success_index(&self) -> usize {
+        success_index(self.primitives.iter().map(|p| p.name.as_str()))
+    }
+}
+
+/// Index of the task-success primitive among primitive `names`: the one named
+/// `success`, else the first (the rule of `env-info.primitives`).
+pub fn success_index<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
+    names
+        .into_iter()
+        .position(|name| name == SUCCESS_PRIMITIVE)
+        .unwrap_or(0)
+}
+
+/// The name of the task-success primitive.
+pub const SUCCESS_PRIMITIVE: &str = "success";
+
 /// What the policy sees at one step (WIT `observation`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observation {
-    /// Goal, location, surroundings, inventory, recent history.
+    /// The episode's task in words (the same at every step).
+    pub task: String,
+    /// The situation: location, surroundings, inventory, recent history.
     pub text: String,
     /// Admissible actions in a stable order.
     pub actions: Vec<String>,
@@ -122,6 +168,32 @@ pub struct StepResult {
     pub truncated: bool,
     /// One value per declared primitive, present exactly when the episode ended.
     pub primitives: Option<Vec<f64>>,
+}
+
+impl Observation {
+    /// The task and the situation as one text, the task first on its own line:
+    /// what a reader of the whole observation sees (`derl play`, text policies).
+    pub fn full_text(&self) -> String {
+        join_task(&self.task, &self.text)
+    }
+}
+
+/// `task` and `text` joined the way [`Observation::full_text`] joins them.
+pub fn join_task(task: &str, text: &str) -> String {
+    let mut joined = String::with_capacity(task.len() + 1 + text.len());
+    joined.push_str(task);
+    joined.push('\n');
+    joined.push_str(text);
+    joined
+}
+
+/// What a reward program says about itself (WIT `reward-info`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewardInfo {
+    /// Human-readable form of the program.
+    pub description: String,
+    /// One more than the highest primitive index the program reads.
+    pub min_stride: u32,
 }
 
 impl StepResult {

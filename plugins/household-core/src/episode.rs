@@ -10,7 +10,7 @@ use crate::dynamics::apply;
 use crate::expert;
 use crate::primitives::Tally;
 use crate::progress::is_success;
-use crate::render::observation;
+use crate::render::{observation, task as task_line};
 use crate::rng::Rng;
 use crate::task::TaskSpec;
 use crate::world::World;
@@ -19,7 +19,8 @@ use crate::world::World;
 #[derive(Clone, Debug)]
 pub struct Episode {
     spec: TaskSpec,
-    goal_text: String,
+    /// The observation's task line.
+    task: String,
     world: World,
     max_steps: u32,
     actions: Vec<Action>,
@@ -50,7 +51,7 @@ impl Episode {
         let mut actions = Vec::with_capacity(32);
         admissible(&world, &mut actions);
         Episode {
-            goal_text: spec.goal_text(),
+            task: task_line(&spec.goal_text()),
             spec,
             world,
             max_steps,
@@ -86,7 +87,7 @@ impl Episode {
     /// The current observation (no actions once the episode has ended).
     pub fn observation(&self) -> Observation {
         let mut text = String::with_capacity(768);
-        observation(&self.spec, &self.goal_text, &self.world, &mut text);
+        observation(&self.spec, &self.world, &mut text);
         if self.history > 0 {
             text.push_str("\nRecent actions: ");
             if self.recent.is_empty() {
@@ -106,6 +107,7 @@ impl Episode {
             self.actions.iter().map(|a| a.text(&self.world)).collect()
         };
         Observation {
+            task: self.task.clone(),
             text,
             actions,
             features: Vec::new(),

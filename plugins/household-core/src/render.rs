@@ -69,13 +69,15 @@ pub fn describe_inventory(world: &World, out: &mut String) {
     }
 }
 
-/// Writes the full observation text into `out` (cleared first); `goal` is
-/// the task's [`TaskSpec::goal_text`].
-pub fn observation(spec: &TaskSpec, goal: &str, world: &World, out: &mut String) {
+/// The observation's task line for `goal`, the task's [`TaskSpec::goal_text`].
+pub fn task(goal: &str) -> String {
+    format!("Your task is to: {goal}")
+}
+
+/// Writes the observation's situation text into `out` (cleared first): where
+/// the agent is, what it sees, what it carries and the places it knows.
+pub fn observation(spec: &TaskSpec, world: &World, out: &mut String) {
     out.clear();
-    out.push_str("Your task is to: ");
-    out.push_str(goal);
-    out.push('\n');
     match world.agent {
         None => {
             let _ = write!(out, "You are in the middle of the {}.", spec.room.name);
@@ -127,8 +129,12 @@ mod tests {
     fn fresh_observation_lists_goal_place_inventory_and_unvisited_receptacles() {
         let (spec, world) = setup();
         let mut text = String::new();
-        observation(&spec, &spec.goal_text(), &world, &mut text);
-        assert!(text.starts_with(&format!("Your task is to: {}\n", spec.goal_text())));
+        observation(&spec, &world, &mut text);
+        assert_eq!(
+            task(&spec.goal_text()),
+            format!("Your task is to: {}", spec.goal_text())
+        );
+        assert!(!text.contains("Your task"));
         assert!(text.contains("You are in the middle of the"));
         assert!(text.contains("You are carrying nothing."));
         assert_eq!(text.matches("unvisited ").count(), world.receptacles.len());
@@ -142,7 +148,7 @@ mod tests {
         world.notice_surroundings();
         world.objects[0].place = Place::In(0);
         let mut text = String::new();
-        observation(&spec, &spec.goal_text(), &world, &mut text);
+        observation(&spec, &world, &mut text);
         let expected = format!("searched {} with ", world.receptacles[0]);
         assert!(text.contains(&expected), "{text}");
         assert!(text.contains(&world.objects[0].to_string()));

@@ -228,7 +228,7 @@ fn rollout(
     let mut observation = lab.reset(split, task, seed).expect("reset");
     let mut decisions = Vec::new();
     loop {
-        let obs = features(&observation.text);
+        let obs = features(&observation.full_text());
         let actions: Vec<Vec<usize>> = observation.actions.iter().map(|a| features(a)).collect();
         let f = forward(p, &obs, &actions);
         let chosen = if greedy {

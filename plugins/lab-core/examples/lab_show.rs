@@ -24,7 +24,7 @@ fn main() {
         }
     };
     loop {
-        println!("{}", observation.text);
+        println!("{}", observation.full_text());
         for (i, action) in observation.actions.iter().enumerate() {
             println!("  [{i}] {action}");
         }
@@ -35,7 +35,7 @@ fn main() {
         let result = lab.step(action).expect("the expert's action is admissible");
         println!("> {}\n", observation.actions[action as usize]);
         if let Some(primitives) = result.primitives {
-            println!("{}\n{}", result.observation.text, result.feedback);
+            println!("{}\n{}", result.observation.full_text(), result.feedback);
             println!("primitives: {primitives:?}");
             return;
         }

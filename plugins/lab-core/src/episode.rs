@@ -49,7 +49,8 @@ fn play_head_start(world: &mut World, goal: &Goal, count: usize) {
 pub struct Episode {
     world: World,
     goal: Goal,
-    goal_text: String,
+    /// The observation's task field.
+    task: String,
     tally: Tally,
     actions: Vec<Action>,
     action_texts: Vec<String>,
@@ -64,13 +65,13 @@ impl Episode {
     pub fn new(task: &Task, rng: &mut Rng, max_steps: u32) -> Self {
         let (mut world, goal) = generate(task, rng);
         play_head_start(&mut world, &goal, usize::from(task.head_start));
-        let goal_text = goal.describe(&world);
+        let task = render::task(&goal.describe(&world));
         let mut tally = Tally::new(goal.subgoal_count(), world.objects.len(), world.rooms.len());
         tally.record_subgoals(&goal.subgoals(&world));
         let mut episode = Episode {
             world,
             goal,
-            goal_text,
+            task,
             tally,
             actions: Vec::new(),
             action_texts: Vec::new(),
@@ -110,7 +111,6 @@ impl Episode {
         let text = render::observation(
             &self.world,
             &Context {
-                goal: &self.goal_text,
                 step: self.tally.steps,
                 max_steps: self.max_steps,
                 recent: &recent,
@@ -118,6 +118,7 @@ impl Episode {
             },
         );
         Observation {
+            task: self.task.clone(),
             text,
             actions: self.action_texts.clone(),
             features: Vec::new(),

@@ -1,7 +1,8 @@
 //! Observation text: everything a memoryless policy needs, in a fixed layout.
+//! The task is its own field (`Task: Your task is to boil the milk. ...`), the
+//! situation text follows:
 //!
 //! ```text
-//! Task: Your task is to boil the milk. ...
 //! You are in the kitchen. Exits: hallway. Step 7 of 40.
 //! You see: stove (on) [metal pot [milk (liquid)]], sink (off), freezer (empty), ...
 //! You carry: thermometer.
@@ -18,10 +19,13 @@ use crate::world::{Kind, ObjectId, Place, Room, World};
 /// How many thermometer readings the observation lists.
 const READINGS_SHOWN: usize = 3;
 
+/// The observation's task field for `goal`, the goal in words.
+pub fn task(goal: &str) -> String {
+    format!("Task: {goal}")
+}
+
 /// The episode facts the text reports besides the world itself.
 pub struct Context<'a> {
-    /// The goal, in words.
-    pub goal: &'a str,
     /// Steps taken so far.
     pub step: u32,
     /// Step budget.
@@ -32,11 +36,9 @@ pub struct Context<'a> {
     pub last: &'a str,
 }
 
-/// Renders the observation text.
+/// Renders the observation's situation text.
 pub fn observation(world: &World, context: &Context<'_>) -> String {
     let mut text = String::with_capacity(640);
-    text.push_str("Task: ");
-    text.push_str(context.goal);
     let exits: Vec<&str> = if world.agent == Room::Hallway {
         world
             .rooms
@@ -48,7 +50,7 @@ pub fn observation(world: &World, context: &Context<'_>) -> String {
         vec![Room::Hallway.name()]
     };
     text.push_str(&format!(
-        "\nYou are in the {}. Exits: {}. Step {} of {}.",
+        "You are in the {}. Exits: {}. Step {} of {}.",
         world.agent.name(),
         exits.join(", "),
         context.step,
@@ -191,7 +193,6 @@ mod tests {
         let text = observation(
             &world,
             &Context {
-                goal: "Boil the milk.",
                 step: 3,
                 max_steps: 40,
                 recent: &recent,
@@ -200,9 +201,10 @@ mod tests {
         );
         assert_eq!(
             text,
-            "Task: Boil the milk.\nYou are in the kitchen. Exits: hallway. Step 3 of 40.\n\
+            "You are in the kitchen. Exits: hallway. Step 3 of 40.\n\
              You see: stove (on) [metal pot [milk (liquid)]].\nYou carry: cup (empty).\n\
              Readings: milk 4 C.\nRecent actions: go to kitchen.\nLast: You go to the kitchen."
         );
+        assert_eq!(task("Boil the milk."), "Task: Boil the milk.");
     }
 }

@@ -27,6 +27,11 @@ pub(crate) fn env_info(info: api::EnvInfo) -> wit::EnvInfo {
         version: info.version,
         description: info.description,
         max_steps: info.max_steps,
+        split_max_steps: info
+            .split_max_steps
+            .into_iter()
+            .map(|(split, steps)| (wit_split(split), steps))
+            .collect(),
         primitives: info
             .primitives
             .into_iter()
@@ -38,12 +43,14 @@ pub(crate) fn env_info(info: api::EnvInfo) -> wit::EnvInfo {
             })
             .collect(),
         splits: info.splits.into_iter().map(wit_split).collect(),
+        disjoint_splits: info.disjoint_splits,
         feature_count: info.feature_count,
     }
 }
 
 pub(crate) fn observation(obs: api::Observation) -> wit::Observation {
     wit::Observation {
+        task: obs.task,
         text: obs.text,
         actions: obs.actions,
         features: obs.features,

@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Build the crate as a `cdylib` for `wasm32-wasip2`; the result is a
-//! component implementing `derl:plugin/environment-plugin` (or
-//! `reward-program` with [`register_reward!`]). The generated WIT bindings stay
+//! component implementing `derl:plugin/environment-plugin@0.2.0` (or
+//! `reward-program` with [`register_reward!`]), the latest version of the
+//! contract ([`contract::VERSION`]). The generated WIT bindings stay
 //! in [`bindings`]; authors see only the traits and plain types.
 
 pub use derl_env_api::*;
@@ -27,7 +28,7 @@ pub mod bindings {
     pub mod environment {
         wit_bindgen::generate!({
             world: "environment-plugin",
-            path: "../../wit",
+            path: "../../wit/v0.2.0",
             pub_export_macro: true,
             export_macro_name: "export_environment",
             default_bindings_module: "derl_sdk::bindings::environment",
@@ -38,21 +39,12 @@ pub mod bindings {
     pub mod reward {
         wit_bindgen::generate!({
             world: "reward-program",
-            path: "../../wit",
+            path: "../../wit/v0.2.0",
             pub_export_macro: true,
             export_macro_name: "export_reward",
             default_bindings_module: "derl_sdk::bindings::reward",
         });
     }
-}
-
-/// What a reward program says about itself (WIT `reward-info`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RewardInfo {
-    /// Human-readable form of the program.
-    pub description: String,
-    /// One more than the highest primitive index the program reads.
-    pub min_stride: u32,
 }
 
 /// A reward program: the logic behind a reward plugin.

@@ -55,7 +55,7 @@ impl DoorChain {
             .iter()
             .map(|&colour| format!("open the {} door", door_name(colour)))
             .collect();
-        policy.encode_decision(&observation, &[], &actions)
+        policy.encode_decision("", &observation, &[], &actions)
     }
 
     fn new_stage(&self, episode: &mut LiveEpisode, rng: &mut ChaCha8Rng) {

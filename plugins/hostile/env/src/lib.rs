@@ -14,7 +14,8 @@ struct HostileEnv {
 impl HostileEnv {
     fn observation() -> Observation {
         Observation {
-            text: "Press the button.".into(),
+            task: "Press the button.".into(),
+            text: "There is a button.".into(),
             actions: vec!["press button".into()],
             features: vec![],
         }
@@ -32,8 +33,10 @@ impl Environment for HostileEnv {
             version: "0.1.0".into(),
             description: "test environment whose task index selects a misbehaviour".into(),
             max_steps: 1,
+            split_max_steps: vec![],
             primitives: vec![PrimitiveSpec::new("success", "always 1", 0.0, 1.0)],
             splits: Split::ALL.to_vec(),
+            disjoint_splits: false,
             feature_count: 0,
         }
     }
