@@ -81,7 +81,11 @@ impl CheckReport {
         let mut out = String::new();
         for o in &self.outcomes {
             let mark = if o.passed { "PASS" } else { "FAIL" };
-            let _ = writeln!(out, "[{mark}] {}: {}", o.name, o.detail);
+            let detail = derl_sandbox::printable::printable_line(
+                &o.detail,
+                derl_sandbox::printable::SHOWN_BYTES,
+            );
+            let _ = writeln!(out, "[{mark}] {}: {detail}", o.name);
         }
         for (label, rates) in [
             ("expert", &self.expert_success),

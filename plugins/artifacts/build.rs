@@ -18,6 +18,7 @@ const GUESTS: &[(&str, &str, bool)] = &[
     ("arith-plugin", "ARITH", true),
     ("reward-running-max-plugin", "REWARD_RUNNING_MAX", false),
     ("hostile-env", "HOSTILE_ENV", false),
+    ("hostile-flood", "HOSTILE_FLOOD", false),
     ("hostile-reward", "HOSTILE_REWARD", false),
     ("hostile-wrong-interface", "HOSTILE_WRONG_INTERFACE", false),
     ("hostile-foreign-import", "HOSTILE_FOREIGN_IMPORT", false),

@@ -131,6 +131,22 @@ fn nan_scores_are_invalid_output() {
 }
 
 #[test]
+fn extreme_finite_scores_are_refused_for_training() {
+    let program = hostile_reward(tight_limits());
+    let batch = [13.0, 1.0, 0.0, 2.0];
+    // Finite, so a plain scoring call returns them (bit for bit what the
+    // program computed); training refuses them before any statistic is taken.
+    let scores = program.score(2, &batch).unwrap();
+    assert_eq!(scores, [f64::MAX, -1e308]);
+    match program.score_for_training(2, &batch).unwrap_err().kind {
+        PluginErrorKind::InvalidOutput(message) => {
+            assert!(message.contains("beyond the ±1e12"), "{message}")
+        }
+        other => panic!("expected invalid output, got {other:?}"),
+    }
+}
+
+#[test]
 fn the_wrong_number_of_scores_is_invalid_output() {
     match provoke(10.0, tight_limits()).kind {
         PluginErrorKind::InvalidOutput(message) => {

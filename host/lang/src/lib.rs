@@ -36,7 +36,7 @@ pub mod strategies;
 pub use ast::{BinaryOp, Expr, Program};
 pub use compile::{CompileError, compile};
 pub use eval::ScoreError;
-pub use parse::{ParseError, ParseErrorKind, parse};
+pub use parse::{MAX_NAME_BYTES, ParseError, ParseErrorKind, parse, primitive_name_problem};
 
 /// Hard limits enforced by [`parse`]. They bound the work of every later stage
 /// and guarantee that the normalized form of any accepted program is accepted

@@ -134,6 +134,40 @@ fn render(source: &str, position: usize) -> (String, String, String) {
     (location, excerpt.trim_end().to_owned(), caret)
 }
 
+/// Longest primitive name a program can refer to, in bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Why programs could not refer to a primitive called `name` by that name
+/// (`None` when they can): empty, longer than [`MAX_NAME_BYTES`], not an
+/// identifier (letters, digits and `_`, not starting with a digit), or of the
+/// form `g<digits>`, which always means a position.
+pub fn primitive_name_problem(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() {
+        return Some("is empty".into());
+    }
+    if bytes.len() > MAX_NAME_BYTES {
+        return Some(format!(
+            "is {} bytes long, more than {MAX_NAME_BYTES}",
+            bytes.len()
+        ));
+    }
+    if !is_ident_start(bytes[0]) || !bytes.iter().all(|&b| is_ident_continue(b)) {
+        return Some(
+            "is not an identifier (letters, digits and `_`, not starting with a digit)".into(),
+        );
+    }
+    let positional = name
+        .strip_prefix('g')
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    if positional {
+        return Some(format!(
+            "has the form g<digits>, which programs read as a position (`{name}` would not mean this primitive)"
+        ));
+    }
+    None
+}
+
 /// Parses a Meta-Reward program.
 ///
 /// `names` are the environment's primitive names in declaration order:
@@ -831,6 +865,32 @@ mod tests {
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         let e = err("q", &many);
         assert!(e.message().ends_with("p15, ... (4 more)"), "{e}");
+    }
+
+    #[test]
+    fn primitive_names_that_programs_cannot_use_are_named() {
+        for good in ["success", "valid_actions", "_x", "g", "gx1", "min", "G1"] {
+            assert_eq!(primitive_name_problem(good), None, "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("g1", "position"),
+            ("g007", "position"),
+            ("3", "identifier"),
+            ("a+b", "identifier"),
+            ("two words", "identifier"),
+            ("\u{1b}[2J", "identifier"),
+            ("caf\u{e9}", "identifier"),
+        ] {
+            let problem = primitive_name_problem(bad).unwrap_or_default();
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+        assert!(
+            primitive_name_problem(&"x".repeat(65))
+                .unwrap()
+                .contains("65 bytes")
+        );
+        assert_eq!(primitive_name_problem(&"x".repeat(64)), None);
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Typed failures of guest components, and the one function that names them.
 
+use crate::printable::{SHOWN_BYTES, printable, printable_line};
 use std::fmt;
 use wasmtime::Trap;
+
+/// How much of a plugin's name an error message shows, in bytes.
+const NAME_SHOWN_BYTES: usize = 128;
 
 /// What went wrong, without the plugin's identity (see [`PluginError`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +54,17 @@ pub enum PluginErrorKind {
     /// The guest returned something the contract forbids (NaN, infinity, the
     /// wrong number of values...).
     InvalidOutput(String),
+    /// The guest handed the host more than the host accepts from a guest
+    /// (observation text, actions, features, names...), whatever the guest's
+    /// own limits allowed it to build.
+    OverBudget {
+        /// What was too large (`observation text bytes`, `admissible actions`).
+        what: String,
+        /// The most the host accepts.
+        limit: u64,
+        /// What the guest handed over.
+        actual: u64,
+    },
     /// The host itself failed (e.g. the engine could not be created).
     Host(String),
 }
@@ -69,6 +84,7 @@ impl PluginErrorKind {
             PluginErrorKind::Trap { .. } => "trap",
             PluginErrorKind::Guest(_) => "guest-error",
             PluginErrorKind::InvalidOutput(_) => "invalid-output",
+            PluginErrorKind::OverBudget { .. } => "over-budget",
             PluginErrorKind::Host(_) => "host",
         }
     }
@@ -96,9 +112,23 @@ impl fmt::Display for PluginErrorKind {
             PluginErrorKind::OutputLimit { cap } => {
                 write!(f, "wrote more than the {cap}-byte output limit")
             }
-            PluginErrorKind::Trap { message, .. } => write!(f, "trapped: {message}"),
-            PluginErrorKind::Guest(m) => write!(f, "returned an error: {m}"),
-            PluginErrorKind::InvalidOutput(m) => write!(f, "returned invalid output: {m}"),
+            PluginErrorKind::Trap { message, .. } => {
+                write!(f, "trapped: {}", printable(message, SHOWN_BYTES))
+            }
+            PluginErrorKind::Guest(m) => {
+                write!(f, "returned an error: {}", printable(m, SHOWN_BYTES))
+            }
+            PluginErrorKind::InvalidOutput(m) => {
+                write!(f, "returned invalid output: {}", printable(m, SHOWN_BYTES))
+            }
+            PluginErrorKind::OverBudget {
+                what,
+                limit,
+                actual,
+            } => write!(
+                f,
+                "handed the host {actual} {what}, more than the {limit} the host accepts"
+            ),
             PluginErrorKind::Host(m) => write!(f, "host failure: {m}"),
         }
     }
@@ -137,16 +167,25 @@ impl PluginError {
 
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "plugin `{}` {}", self.plugin, self.kind)?;
+        write!(
+            f,
+            "plugin `{}` {}",
+            printable_line(&self.plugin, NAME_SHOWN_BYTES),
+            self.kind
+        )?;
         if let PluginErrorKind::Trap {
             backtrace: Some(backtrace),
             ..
         } = &self.kind
         {
-            write!(f, "\n{backtrace}")?;
+            write!(f, "\n{}", printable(backtrace, SHOWN_BYTES))?;
         }
         if !self.stderr.trim().is_empty() {
-            write!(f, "\nstderr:\n{}", self.stderr.trim_end())?;
+            write!(
+                f,
+                "\nstderr:\n{}",
+                printable(self.stderr.trim_end(), SHOWN_BYTES)
+            )?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod digest;
 mod error;
 mod limits;
 mod output;
+pub mod printable;
 mod sandbox;
 mod wasi;
 

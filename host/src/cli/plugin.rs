@@ -127,15 +127,24 @@ pub(crate) fn play(args: PlayArgs) -> anyhow::Result<()> {
     let mut lines = stdin.lock().lines();
     let mut out = std::io::stdout();
     for step in 0.. {
-        writeln!(out, "\n{}\n{}\n", observation.task, observation.text)?;
+        let shown = |text: &str| {
+            derl_sandbox::printable::printable(text, derl_sandbox::printable::SHOWN_BYTES)
+                .into_owned()
+        };
+        writeln!(
+            out,
+            "\n{}\n{}\n",
+            shown(&observation.task),
+            shown(&observation.text)
+        )?;
         let probabilities = match &policy {
             Some(policy) => Some(action_probabilities(policy, &observation)?),
             None => None,
         };
         for (i, action) in observation.actions.iter().enumerate() {
             match &probabilities {
-                Some(p) => writeln!(out, "  [{i}] {:>5.1}%  {action}", 100.0 * p[i])?,
-                None => writeln!(out, "  [{i}] {action}")?,
+                Some(p) => writeln!(out, "  [{i}] {:>5.1}%  {}", 100.0 * p[i], shown(action))?,
+                None => writeln!(out, "  [{i}] {}", shown(action))?,
             }
         }
         let most_probable = probabilities.as_deref().map(|p| {
@@ -178,7 +187,8 @@ pub(crate) fn play(args: PlayArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "> {}\n{}",
-            observation.actions[action as usize], result.feedback
+            shown(&observation.actions[action as usize]),
+            shown(&result.feedback)
         )?;
         if let Some(values) = result.primitives.as_ref().filter(|_| result.done()) {
             let how = if result.terminated {

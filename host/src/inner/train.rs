@@ -165,7 +165,9 @@ pub fn train<L: Learner>(
                 .iter()
                 .flat_map(|e| e.primitives.iter().copied())
                 .collect();
-            let scores = reward.score(stride, &values).map_err(InnerError::Reward)?;
+            let scores = reward
+                .score_for_training(stride, &values)
+                .map_err(InnerError::Reward)?;
             for (episode, score) in group.iter().zip(&scores) {
                 rewards_sum += score;
                 successes += usize::from(episode.primitives[success] >= 1.0);

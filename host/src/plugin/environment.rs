@@ -1,8 +1,9 @@
 //! `EnvironmentPlugin`: an environment component loaded into the sandbox, and
 //! `EnvInstance`: one fresh instance running episodes.
 
+use super::accept::HostBudgets;
 use super::versions::{EnvBindings as Bindings, Version};
-use derl_env_api::{EnvInfo, Observation, PrimitiveSpec, Split, StepResult};
+use derl_env_api::{EnvInfo, Observation, Split, StepResult};
 use derl_sandbox::{
     CompiledComponent, Digest, Grants, Instance, Limits, PluginError, PluginErrorKind, Sandbox,
 };
@@ -17,6 +18,7 @@ pub struct EnvironmentPlugin {
     limits: Limits,
     grants: Grants,
     version: Version,
+    budgets: Arc<HostBudgets>,
     info: Arc<EnvInfo>,
     task_counts: [u32; 4],
 }
@@ -70,6 +72,7 @@ impl EnvironmentPlugin {
             limits,
             grants,
             version,
+            budgets: Arc::new(HostBudgets::default()),
             info: Arc::new(EnvInfo {
                 name: label,
                 version: String::new(),
@@ -85,7 +88,10 @@ impl EnvironmentPlugin {
         };
         let mut instance = plugin.fresh_instance(0)?;
         let info = instance.call(|b, s| b.info(s))?;
-        check_info(&info).map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
+        plugin
+            .budgets
+            .check_info(&info)
+            .map_err(|kind| instance.error(kind))?;
         let mut task_counts = [0; 4];
         for split in Split::ALL {
             task_counts[split.index() as usize] = instance.call(|b, s| b.task_count(s, split))?;
@@ -103,6 +109,11 @@ impl EnvironmentPlugin {
     /// Number of tasks in `split`.
     pub fn task_count(&self, split: Split) -> u32 {
         self.task_counts[split.index() as usize]
+    }
+
+    /// What the host accepts from this environment.
+    pub fn budgets(&self) -> &HostBudgets {
+        &self.budgets
     }
 
     /// The contract version the component was built against.
@@ -136,6 +147,9 @@ impl EnvironmentPlugin {
             seed,
             instance: Some(self.fresh_instance(seed)?),
             running: false,
+            split: Split::Train,
+            steps: 0,
+            action_count: 0,
         })
     }
 
@@ -171,6 +185,11 @@ pub struct EnvInstance {
     seed: u64,
     instance: Option<Instance<Bindings>>,
     running: bool,
+    /// The running episode's split and steps taken, against its step limit.
+    split: Split,
+    steps: u32,
+    /// Admissible actions of the last observation (the expert must pick one).
+    action_count: usize,
 }
 
 impl EnvInstance {
@@ -185,14 +204,17 @@ impl EnvInstance {
         task: u32,
         seed: u64,
     ) -> Result<Observation, PluginError> {
-        let info = self.plugin.info.clone();
+        let (info, budgets) = (self.plugin.info.clone(), self.plugin.budgets.clone());
         let instance = self.live_instance()?;
         let result = instance.call(|b, s| b.reset(s, split, task, seed))?;
         let observation =
             result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
-        check_observation(&observation, &info, false)
-            .map_err(|m| instance.error(PluginErrorKind::InvalidOutput(m)))?;
+        if let Err(kind) = budgets.check_observation(&observation, &info, false) {
+            instance.poison();
+            return Err(instance.error(kind));
+        }
         self.running = true;
+        (self.split, self.steps, self.action_count) = (split, 0, observation.actions.len());
         Ok(observation)
     }
 
@@ -204,15 +226,19 @@ impl EnvInstance {
     /// missing, NaN or out of range, no actions while running), or any
     /// failure of the guest.
     pub fn step(&mut self, action: u32) -> Result<StepResult, PluginError> {
-        let info = self.plugin.info.clone();
+        let (info, budgets) = (self.plugin.info.clone(), self.plugin.budgets.clone());
+        let (split, steps) = (self.split, self.steps + 1);
         let instance = self.live_instance()?;
         let result = instance.call(|b, s| b.step(s, action))?;
         let result = result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
-        if let Err(problem) = check_step(&result, &info) {
+        if let Err(kind) = budgets.check_step(&result, &info, split, steps) {
             instance.poison();
-            return Err(instance.error(PluginErrorKind::InvalidOutput(problem)));
+            let error = instance.error(kind);
+            self.running = false;
+            return Err(error);
         }
         self.running = !result.done();
+        (self.steps, self.action_count) = (steps, result.observation.actions.len());
         Ok(result)
     }
 
@@ -221,10 +247,19 @@ impl EnvInstance {
     /// # Errors
     /// `Guest` when no episode runs, or any failure of the guest.
     pub fn expert_action(&mut self) -> Result<Option<u32>, PluginError> {
+        let count = self.action_count;
         let instance = self.live_instance()?;
-        instance
+        let action = instance
             .call(|b, s| b.expert_action(s))?
-            .map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))
+            .map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
+        match action {
+            Some(index) if index as usize >= count => {
+                Err(instance.error(PluginErrorKind::InvalidOutput(format!(
+                    "the expert chose action {index}, but the observation lists {count}"
+                ))))
+            }
+            _ => Ok(action),
+        }
     }
 
     /// Whether an episode is running.
@@ -263,114 +298,5 @@ pub(crate) fn interface_problem(error: &wasmtime::Error, interface: &str) -> Str
         format!("the component does not export `{interface}` ({cause})")
     } else {
         format!("the component's `{interface}` has the wrong shape: {cause}")
-    }
-}
-
-fn check_info(info: &EnvInfo) -> Result<(), String> {
-    if info.name.trim().is_empty() {
-        return Err("info.name is empty".into());
-    }
-    if info.primitives.is_empty() {
-        return Err("info declares no primitives".into());
-    }
-    if info.max_steps == 0 {
-        return Err("info.max-steps is 0".into());
-    }
-    for (at, (split, steps)) in info.split_max_steps.iter().enumerate() {
-        if *steps == 0 {
-            return Err(format!("info.split-max-steps gives {split} a limit of 0"));
-        }
-        if info.split_max_steps[..at].iter().any(|(s, _)| s == split) {
-            return Err(format!("info.split-max-steps names {split} twice"));
-        }
-    }
-    for p in &info.primitives {
-        if !(p.min.is_finite() && p.max.is_finite() && p.min <= p.max) {
-            return Err(format!(
-                "primitive `{}` has an invalid range [{}, {}]",
-                p.name, p.min, p.max
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_observation(obs: &Observation, info: &EnvInfo, done: bool) -> Result<(), String> {
-    if !done && obs.actions.is_empty() {
-        return Err("the observation lists no admissible actions while the episode runs".into());
-    }
-    if obs.features.len() != info.feature_count as usize {
-        return Err(format!(
-            "the observation has {} features, info declares {}",
-            obs.features.len(),
-            info.feature_count
-        ));
-    }
-    if let Some(bad) = obs.features.iter().find(|f| !f.is_finite()) {
-        return Err(format!("the observation has a non-finite feature {bad}"));
-    }
-    Ok(())
-}
-
-/// Slack allowed when checking primitives against their declared ranges.
-const RANGE_TOLERANCE: f64 = 1e-9;
-
-fn check_step(result: &StepResult, info: &EnvInfo) -> Result<(), String> {
-    check_observation(&result.observation, info, result.done())?;
-    match (&result.primitives, result.done()) {
-        (None, true) => Err("the episode ended without reporting its primitives".into()),
-        (Some(values), true) => check_primitives(values, &info.primitives),
-        (_, false) => Ok(()),
-    }
-}
-
-fn check_primitives(values: &[f64], specs: &[PrimitiveSpec]) -> Result<(), String> {
-    if values.len() != specs.len() {
-        return Err(format!(
-            "{} primitive values reported, {} declared",
-            values.len(),
-            specs.len()
-        ));
-    }
-    for (value, spec) in values.iter().zip(specs) {
-        if !value.is_finite() {
-            return Err(format!("primitive `{}` is {value}", spec.name));
-        }
-        if *value < spec.min - RANGE_TOLERANCE || *value > spec.max + RANGE_TOLERANCE {
-            return Err(format!(
-                "primitive `{}` = {value} is outside its declared range [{}, {}]",
-                spec.name, spec.min, spec.max
-            ));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec() -> Vec<PrimitiveSpec> {
-        vec![PrimitiveSpec::new("success", "", 0.0, 1.0)]
-    }
-
-    #[test]
-    fn primitives_are_checked_for_count_finiteness_and_range() {
-        assert!(check_primitives(&[1.0], &spec()).is_ok());
-        assert!(
-            check_primitives(&[], &spec())
-                .unwrap_err()
-                .contains("0 primitive values")
-        );
-        assert!(
-            check_primitives(&[f64::NAN], &spec())
-                .unwrap_err()
-                .contains("NaN")
-        );
-        assert!(
-            check_primitives(&[1.5], &spec())
-                .unwrap_err()
-                .contains("outside")
-        );
     }
 }

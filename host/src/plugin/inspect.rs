@@ -99,6 +99,12 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
     Ok(inspection)
 }
 
+/// Guest-provided text as a terminal may show it: one line, control
+/// characters escaped, cut with a note.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    derl_sandbox::printable::printable_line(text, derl_sandbox::printable::SHOWN_BYTES)
+}
+
 impl Inspection {
     /// A human-readable report.
     pub fn render(&self) -> String {
@@ -124,8 +130,13 @@ impl Inspection {
             let _ = writeln!(out, "  - {import}");
         }
         if let Some((info, counts)) = &self.environment {
-            let _ = writeln!(out, "name:     {} {}", info.name, info.version);
-            let _ = writeln!(out, "about:    {}", info.description);
+            let _ = writeln!(
+                out,
+                "name:     {} {}",
+                shown(&info.name),
+                shown(&info.version)
+            );
+            let _ = writeln!(out, "about:    {}", shown(&info.description));
             let _ = writeln!(out, "max steps: {}", info.max_steps);
             for (split, steps) in &info.split_max_steps {
                 let _ = writeln!(out, "  {split}: {steps}");
@@ -143,10 +154,10 @@ impl Inspection {
                     out,
                     "  g{:<2} {:<16} [{}, {}]  {}",
                     i + 1,
-                    p.name,
+                    shown(&p.name),
                     p.min,
                     p.max,
-                    p.description
+                    shown(&p.description)
                 );
             }
             let _ = writeln!(out, "splits:");
@@ -155,7 +166,7 @@ impl Inspection {
             }
         }
         if let Some(reward) = &self.reward {
-            let _ = writeln!(out, "program:  {}", reward.description);
+            let _ = writeln!(out, "program:  {}", shown(&reward.description));
             let _ = writeln!(
                 out,
                 "reads:    {} primitive(s) per episode",
@@ -163,5 +174,49 @@ impl Inspection {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use derl_env_api::{PrimitiveSpec, Split};
+
+    #[test]
+    fn guest_text_is_shown_escaped() {
+        let escape = "\u{1b}[2J\u{1b}]0;owned\u{7}";
+        let inspection = Inspection {
+            digest: Digest::of(b""),
+            size: 0,
+            world: World::Environment,
+            version: Version::V0_2_0,
+            imports: vec![],
+            exports: vec![],
+            environment: Some((
+                EnvInfo {
+                    name: format!("n{escape}"),
+                    version: "1".into(),
+                    description: format!("d{escape}\nsecond line"),
+                    max_steps: 1,
+                    split_max_steps: vec![],
+                    primitives: vec![PrimitiveSpec::new("p", &format!("x{escape}"), 0.0, 1.0)],
+                    splits: vec![Split::Train],
+                    disjoint_splits: false,
+                    feature_count: 0,
+                },
+                vec![(Split::Train, 1)],
+            )),
+            reward: None,
+        };
+        let rendered = inspection.render();
+        assert!(
+            !rendered.contains('\u{1b}') && !rendered.contains('\u{7}'),
+            "{rendered:?}"
+        );
+        assert!(rendered.contains("d\\u{1b}[2J"), "{rendered}");
+        assert!(
+            !rendered.contains("\nsecond line"),
+            "descriptions stay on one line"
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! Host-side wrappers of the two plugin worlds: environments and reward
 //! programs, plus inspection of an arbitrary component.
 
+pub mod accept;
 pub mod environment;
 pub mod inspect;
 pub mod reward;
 pub mod versions;
 
+pub use accept::HostBudgets;
 pub use derl_env_api::contract::{ENVIRONMENT_INTERFACE, REWARD_INTERFACE};
 pub use environment::{EnvInstance, EnvironmentPlugin};
 pub use inspect::{World, inspect};

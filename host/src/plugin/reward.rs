@@ -9,6 +9,12 @@ use derl_sandbox::{
 };
 use std::sync::Arc;
 
+/// The largest score magnitude the inner loop trains on
+/// ([`RewardProgram::score_for_training`]). A group's mean, variance and
+/// advantages stay finite for any scores within it; larger finite scores
+/// (1e308) would overflow them into NaN.
+pub const MAX_SCORE_MAGNITUDE: f64 = 1e12;
+
 /// A reward component, compiled and checked. Every [`RewardProgram::score`]
 /// call runs in a fresh instance, so scores are a pure function of the batch
 /// and a failure never leaks into the next call.
@@ -145,5 +151,32 @@ impl RewardProgram {
             ))));
         }
         Ok(scores)
+    }
+
+    /// [`RewardProgram::score`] for training: every score must also lie within
+    /// ±[`MAX_SCORE_MAGNITUDE`], so that group statistics stay finite.
+    ///
+    /// # Errors
+    /// As [`RewardProgram::score`], and `InvalidOutput` naming the first
+    /// episode whose score is beyond the magnitude.
+    pub fn score_for_training(
+        &self,
+        stride: usize,
+        values: &[f64],
+    ) -> Result<Vec<f64>, PluginError> {
+        let scores = self.score(stride, values)?;
+        match scores
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.abs() > MAX_SCORE_MAGNITUDE)
+        {
+            Some((episode, value)) => Err(PluginError::new(
+                &self.label,
+                PluginErrorKind::InvalidOutput(format!(
+                    "score of episode {episode} is {value:e}, beyond the ±{MAX_SCORE_MAGNITUDE:e} the inner loop trains on (group statistics of such scores overflow)"
+                )),
+            )),
+            None => Ok(scores),
+        }
     }
 }

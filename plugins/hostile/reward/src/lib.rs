@@ -24,12 +24,15 @@ enum Behaviour {
     /// Not hostile: a bounded busy loop of `values[1]` million iterations,
     /// used by the benchmarks to measure fuel metering.
     Spin,
+    /// Finite but extreme scores (`f64::MAX` and `-1e308`), which overflow
+    /// group statistics.
+    HugeScores,
 }
 
 impl Behaviour {
     fn from_code(code: f64) -> Behaviour {
         use Behaviour::*;
-        const ALL: [Behaviour; 13] = [
+        const ALL: [Behaviour; 14] = [
             Sum,
             InfiniteLoop,
             MemoryBomb,
@@ -43,6 +46,7 @@ impl Behaviour {
             WrongCount,
             FloodStdout,
             Spin,
+            HugeScores,
         ];
         ALL.into_iter().nth(code as usize).unwrap_or(Sum)
     }
@@ -111,6 +115,11 @@ impl RewardProgram for Hostile {
                 }
                 Ok(sums.iter().map(|s| s + (x % 2) as f64).collect())
             }
+            Behaviour::HugeScores => Ok(sums
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i % 2 == 0 { f64::MAX } else { -1e308 })
+                .collect()),
             Behaviour::FloodStdout => {
                 let line = "x".repeat(1023);
                 for _ in 0..8192 {
