@@ -227,11 +227,7 @@ impl EnvInfo {
     /// `g{K}` of the primitive named `success`, else `g1`: the outcome-only
     /// program.
     pub fn outcome_program(&self) -> String {
-        let index = self
-            .primitives
-            .iter()
-            .position(|name| name == "success")
-            .unwrap_or(0);
+        let index = derl_env_api::success_index(self.primitives.iter().map(String::as_str));
         format!("g{}", index + 1)
     }
 
