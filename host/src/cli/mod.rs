@@ -2,6 +2,7 @@
 //! single place where errors become a message and an exit code.
 
 mod env_arg;
+mod overrides;
 mod plugin;
 mod reward;
 mod run;
@@ -104,9 +105,4 @@ pub fn cache_dir() -> Option<std::path::PathBuf> {
         return Some(std::path::PathBuf::from(dir).join("derl"));
     }
     var("HOME").map(|home| std::path::PathBuf::from(home).join(".cache/derl"))
-}
-
-/// Reads a component file, naming the path on failure.
-pub(crate) fn read_component(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
 }

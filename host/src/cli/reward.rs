@@ -1,28 +1,36 @@
 //! `derl reward ...`: check, compile, score and build reward programs.
 
 use super::env_arg::load_environment;
-use crate::plugin::RewardProgram;
+use crate::inner::RewardSpec;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use derl_sandbox::Limits;
 use std::path::{Path, PathBuf};
 
-/// Reward commands.
+/// Reward commands. The commands taking a program as their positional
+/// argument accept programs that start with `-` (`"-0.1*g3 + g1"`, even
+/// `-h`), so their help is `--help` only.
 #[derive(Subcommand, Debug)]
 pub enum RewardCommand {
     /// Parse a Meta-Reward program, check it against an environment's
     /// primitives and print its normalized form.
+    #[command(disable_help_flag = true)]
     Check {
         /// The program, e.g. "success + 0.5*progress".
+        #[arg(allow_hyphen_values = true)]
         program: String,
         /// Check primitive names and count against this environment
         /// (a component file or a bundled name).
         #[arg(long)]
         env: Option<String>,
+        #[command(flatten)]
+        help: LongHelp,
     },
     /// Compile a Meta-Reward program to a reward component.
+    #[command(disable_help_flag = true)]
     Compile {
         /// The program, e.g. "g1 + 0.5*g2".
+        #[arg(allow_hyphen_values = true)]
         program: String,
         /// Resolve primitive names against this environment.
         #[arg(long)]
@@ -30,10 +38,15 @@ pub enum RewardCommand {
         /// Where to write the component.
         #[arg(long, short)]
         out: PathBuf,
+        #[command(flatten)]
+        help: LongHelp,
     },
     /// Score episode primitive vectors with a program or a reward component.
+    #[command(disable_help_flag = true)]
     Score {
-        /// A Meta-Reward program, or a reward component file (.wasm).
+        /// A Meta-Reward program, or a reward component file (recognised by
+        /// its bytes, whatever its name).
+        #[arg(allow_hyphen_values = true)]
         program: String,
         /// One episode's primitives, comma-separated (repeatable).
         #[arg(long = "primitives", value_name = "V1,V2,...", required = true)]
@@ -41,6 +54,13 @@ pub enum RewardCommand {
         /// Resolve primitive names against this environment.
         #[arg(long)]
         env: Option<String>,
+        /// A sandbox limit of a reward component's calls, `KEY=VALUE`
+        /// (repeatable; `deadline_ms=5000`); a first `--limit python` starts
+        /// from the limits for Python rewards instead of the defaults.
+        #[arg(long = "limit", value_name = "KEY=VALUE")]
+        limits: Vec<String>,
+        #[command(flatten)]
+        help: LongHelp,
     },
     /// Build a Python reward module into a reward component (componentize-py).
     Build {
@@ -52,16 +72,26 @@ pub enum RewardCommand {
     },
 }
 
+/// `--help` without its short form, so a program `-h` is a program.
+#[derive(clap::Args, Debug)]
+pub struct LongHelp {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
 pub(crate) fn run(command: RewardCommand) -> anyhow::Result<()> {
     match command {
-        RewardCommand::Check { program, env } => {
+        RewardCommand::Check { program, env, .. } => {
             let names = primitive_names(env.as_deref())?;
             let parsed = parse(&program, &names)?;
             println!("{}", parsed.normalized());
             println!("reads {} primitive(s)", parsed.min_stride());
             Ok(())
         }
-        RewardCommand::Compile { program, env, out } => {
+        RewardCommand::Compile {
+            program, env, out, ..
+        } => {
             let names = primitive_names(env.as_deref())?;
             let parsed = parse(&program, &names)?;
             let bytes = derl_lang::compile(&parsed).context("compiling the program")?;
@@ -78,6 +108,8 @@ pub(crate) fn run(command: RewardCommand) -> anyhow::Result<()> {
             program,
             primitives,
             env,
+            limits,
+            ..
         } => {
             let rows: Vec<Vec<f64>> = primitives
                 .iter()
@@ -90,19 +122,10 @@ pub(crate) fn run(command: RewardCommand) -> anyhow::Result<()> {
                     bad.len()
                 );
             }
-            let sandbox = super::sandbox()?;
-            // Hand-written components (a Python reward embeds CPython) get
-            // the generous limits; compiled programs the default ones.
-            let (bytes, limits) = if program.ends_with(".wasm") {
-                let bytes = super::read_component(Path::new(&program))?;
-                (bytes, crate::python_reward::python_limits())
-            } else {
-                let names = primitive_names(env.as_deref())?;
-                let bytes = derl_lang::compile(&parse(&program, &names)?)
-                    .context("compiling the program")?;
-                (bytes, Limits::default())
-            };
-            let reward = RewardProgram::load(&sandbox, &bytes, limits)?;
+            let spec = reward_spec(&program, &limits, "--limit")?;
+            let names = primitive_names(env.as_deref())?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let reward = spec.program(&super::sandbox()?, &names)?;
             let values: Vec<f64> = rows.concat();
             let scores = reward.score(stride, &values)?;
             println!("program: {}", reward.info().description);
@@ -124,6 +147,30 @@ pub(crate) fn run(command: RewardCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The reward named on a command line, `text` (a component file,
+/// recognised by its bytes, or a program), its calls under the limits of
+/// `limit_args` (`flag`'s values, see [`super::overrides::reward_limits`]).
+///
+/// # Errors
+/// Bad limits, or limits given for a program (programs run under the
+/// defaults).
+pub(crate) fn reward_spec(
+    text: &str,
+    limit_args: &[String],
+    flag: &str,
+) -> anyhow::Result<RewardSpec> {
+    let mut spec = RewardSpec::from_arg(text);
+    let limits = super::overrides::reward_limits(limit_args, flag)?;
+    match &mut spec {
+        RewardSpec::Component { limits: own, .. } => *own = limits,
+        RewardSpec::Program(_) if limits != Limits::default() => {
+            bail!("{flag} applies to reward components; a program runs under the default limits")
+        }
+        RewardSpec::Program(_) => {}
+    }
+    Ok(spec)
 }
 
 fn parse(program: &str, names: &[String]) -> anyhow::Result<derl_lang::Program> {

@@ -1,16 +1,17 @@
 //! `derl train`, `derl eval` and `derl inner-loop`: one inner loop from the
 //! command line.
 
-use crate::experiment::RunDir;
+use crate::experiment::{RunDir, parse_over_defaults};
 use crate::inner::{
-    EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, PolicyLearner,
-    RewardSpec, UpdateRecord, evaluate, run_job,
+    EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, UpdateRecord,
+    run_job,
 };
 use anyhow::{Context, bail};
 use clap::Args;
 use derl_env_api::Split;
 use derl_learn::GrpoConfig;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Arguments of `derl train`.
@@ -21,12 +22,16 @@ pub struct TrainArgs {
     #[arg(long)]
     env: String,
     /// The reward: a Meta-Reward program ("success + 0.5*progress") or a
-    /// reward component file (.wasm).
-    #[arg(long)]
+    /// reward component file (.wasm). May start with `-` (`--reward "-0.1*g3 + g1"`).
+    #[arg(long, allow_hyphen_values = true)]
     reward: String,
-    /// GRPO updates.
-    #[arg(long, default_value_t = InnerConfig::default().updates)]
-    steps: u32,
+    /// A sandbox limit of a reward component's calls, `KEY=VALUE` (repeatable;
+    /// a first `--reward-limit python` starts from the limits for Python rewards).
+    #[arg(long = "reward-limit", value_name = "KEY=VALUE")]
+    reward_limits: Vec<String>,
+    /// GRPO updates (default 150, or the config's `inner.updates`).
+    #[arg(long)]
+    steps: Option<u32>,
     /// The seed of everything random.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -36,21 +41,33 @@ pub struct TrainArgs {
     /// Environment setting key=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
-    /// Episodes evaluated per split at the end.
-    #[arg(long, default_value_t = InnerConfig::default().eval_episodes)]
-    eval_episodes: u32,
+    /// A TOML file of `[inner]` and `[policy]` tables, as in an experiment
+    /// config (docs/experiments.md); the flags below override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A policy option, `KEY=VALUE` with a dotted key of the `[policy]` table
+    /// (`model.action_context=false`, `grpo.learning_rate=0.01`, `kind=action`);
+    /// repeatable, applied after `--config`.
+    #[arg(long = "policy", value_name = "KEY=VALUE")]
+    policy: Vec<String>,
+    /// Episodes evaluated per split at the end (default 200, or the config's
+    /// `inner.eval_episodes`).
+    #[arg(long)]
+    eval_episodes: Option<u32>,
     /// Measure validation success every N updates during training (0: only at the end);
     /// shown beside the progress bar and kept in updates.jsonl.
-    #[arg(long, default_value_t = 0)]
-    eval_every: u32,
-    /// Tasks per update.
-    #[arg(long, default_value_t = InnerConfig::default().tasks_per_update)]
-    tasks: u32,
-    /// Episodes per task (the GRPO group size).
-    #[arg(long, default_value_t = InnerConfig::default().group_size)]
-    group_size: u32,
-    /// Threads for rollouts and GRPO (default: the machine's cores, at most 8).
-    /// The numbers do not depend on it, only the wall time.
+    #[arg(long)]
+    eval_every: Option<u32>,
+    /// Tasks per update (default 16, or the config's `inner.tasks_per_update`).
+    #[arg(long)]
+    tasks: Option<u32>,
+    /// Episodes per task, the GRPO group size (default 8, or the config's
+    /// `inner.group_size`).
+    #[arg(long)]
+    group_size: Option<u32>,
+    /// Threads for rollouts and GRPO (default: the config's `policy.grpo.threads`,
+    /// else the machine's cores, at most 8). The numbers do not depend on it,
+    /// only the wall time.
     #[arg(long)]
     threads: Option<usize>,
     /// Continue from this checkpoint's policy.
@@ -99,36 +116,26 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("runs/train-{}-{}", env_label(&args.env), args.seed))
     });
-    let run = RunDir::create(&out)?;
+    let (inner, policy) = train_options(&args)?;
+    let reward = super::reward::reward_spec(&args.reward, &args.reward_limits, "--reward-limit")?;
     let settings = super::env_arg::parse_settings(&args.settings)?;
+    let run = RunDir::create(&out)?;
     let job = InnerJob {
         env: EnvSpec {
             component: args.env.clone(),
             settings,
             sha256: None,
         },
-        reward: RewardSpec::from_arg(&args.reward),
-        inner: InnerConfig {
-            updates: args.steps,
-            tasks_per_update: args.tasks,
-            group_size: args.group_size,
-            eval_episodes: args.eval_episodes,
-            eval_every: args.eval_every,
-        },
-        policy: PolicyConfig {
-            grpo: GrpoConfig {
-                threads: args.threads.unwrap_or_else(default_threads),
-                ..PolicyConfig::default().grpo
-            },
-            ..PolicyConfig::default()
-        },
+        reward,
+        inner,
+        policy,
         seed: args.seed,
         warm_start: args.warm_start.map(|dir| policy_dir(&dir)),
         eval_splits: ALL_EVAL_SPLITS.to_vec(),
         checkpoint: Some(run.path("policy")),
     };
     run.write_json("job.json", &job)?;
-    let bar = progress_bar(args.steps);
+    let bar = progress_bar(job.inner.updates);
     let mut log = Vec::new();
     let started = std::time::Instant::now();
     let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
@@ -155,6 +162,57 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `derl train`'s inner-loop budget and policy: the defaults (with
+/// [`default_threads`]), then `--config`, then `--policy`, then the flags.
+fn train_options(args: &TrainArgs) -> anyhow::Result<(InnerConfig, PolicyConfig)> {
+    let defaults = TrainConfig {
+        inner: InnerConfig::default(),
+        policy: PolicyConfig {
+            grpo: GrpoConfig {
+                threads: default_threads(),
+                ..PolicyConfig::default().grpo
+            },
+            ..PolicyConfig::default()
+        },
+    };
+    let TrainConfig { mut inner, policy } = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            parse_over_defaults(&text, &path.display().to_string(), |_| defaults)?
+        }
+        None => defaults,
+    };
+    let mut policy = super::overrides::apply(&policy, &args.policy, "--policy")?;
+    for (field, value) in [
+        (&mut inner.updates, args.steps),
+        (&mut inner.tasks_per_update, args.tasks),
+        (&mut inner.group_size, args.group_size),
+        (&mut inner.eval_episodes, args.eval_episodes),
+        (&mut inner.eval_every, args.eval_every),
+    ] {
+        if let Some(value) = value {
+            *field = value;
+        }
+    }
+    if let Some(threads) = args.threads {
+        policy.grpo.threads = threads;
+    }
+    crate::inner::policy_kind(&policy.kind).context("--policy kind")?;
+    Ok((inner, policy))
+}
+
+/// `derl train --config FILE`: the `[inner]` and `[policy]` tables of an
+/// experiment config, nothing else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainConfig {
+    #[serde(default)]
+    inner: InnerConfig,
+    #[serde(default)]
+    policy: PolicyConfig,
+}
+
 pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let dir = policy_dir(&args.checkpoint);
     let (policy_meta, job) = read_checkpoint_job(&dir)?;
@@ -168,14 +226,19 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
         );
     }
     let features = env.info().feature_count as usize;
-    let mut learner = PolicyLearner::warm_start(&job.policy, &dir, features, job.seed)?;
+    let mut learner = crate::inner::policy_kind(&job.policy.kind)?.warm_start(
+        &job.policy,
+        &dir,
+        features,
+        job.seed,
+    )?;
     let splits = if args.split.is_empty() {
         ALL_EVAL_SPLITS.to_vec()
     } else {
         args.split.clone()
     };
     let mut pool = EnvPool::new(env, args.seed);
-    let (evaluation, steps) = evaluate(&mut pool, &mut learner, &splits, args.episodes, args.seed)?;
+    let (evaluation, steps) = learner.evaluate(&mut pool, &splits, args.episodes, args.seed)?;
     println!("{}", split_table(&evaluation));
     println!(
         "{} episodes per split, {steps} environment steps",

@@ -373,25 +373,14 @@ impl ExperimentConfig {
     /// Malformed TOML, an unknown key, a value of the wrong type (the
     /// message shows the key and its line), or a value out of range.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        // Pass 1: strict, typed, with spans: unknown keys and wrong types are
-        // reported with the offending line.
-        toml::from_str::<ExperimentConfig>(text)
-            .map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
-        // Pass 2: the given keys over the experiment's defaults, so that a
-        // partial table keeps the defaults of the keys it leaves out.
-        let given: toml::Table =
-            toml::from_str(text).map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
-        let component = given
-            .get("env")
-            .and_then(|env| env.get("component"))
-            .and_then(|c| c.as_str())
-            .unwrap_or_default();
-        let mut merged = toml::Table::try_from(Self::with_env(component))
-            .map_err(|e| ConfigError::new(format!("{origin}: serializing defaults: {e}")))?;
-        merge_tables(&mut merged, given);
-        let config: ExperimentConfig = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
+        let config = parse_over_defaults(text, origin, |given| {
+            let component = given
+                .get("env")
+                .and_then(|env| env.get("component"))
+                .and_then(|c| c.as_str())
+                .unwrap_or_default();
+            Self::with_env(component)
+        })?;
         config
             .validate()
             .map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
@@ -531,7 +520,9 @@ impl ExperimentConfig {
             .grpo
             .validate()
             .map_err(|e| ConfigError::key("policy.grpo", strip_invalid(&e.to_string())))?;
-        derl_learn::ActionPolicy::new(self.policy.model.clone(), &candle_core::Device::Cpu)
+        let kind = crate::inner::policy_kind(&self.policy.kind)
+            .map_err(|e| ConfigError::key("policy.kind", format_args!("is wrong: {e}")))?;
+        kind.check(&self.policy)
             .map_err(|e| ConfigError::key("policy.model", strip_invalid(&e.to_string())))?;
         Ok(())
     }
@@ -616,6 +607,32 @@ impl ExperimentConfig {
             .filter(|m| m.is_search())
             .collect()
     }
+}
+
+/// Parses `text` (from `origin`, named in errors) with the keys it gives
+/// over `defaults(given table)`, so a partial table keeps the defaults of
+/// the keys it leaves out (not its type's own defaults).
+///
+/// # Errors
+/// Malformed TOML, an unknown key or a value of the wrong type; the
+/// message shows the key and its line.
+pub(crate) fn parse_over_defaults<T: Serialize + serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    defaults: impl FnOnce(&toml::Table) -> T,
+) -> Result<T, ConfigError> {
+    // Pass 1: strict, typed, with spans: unknown keys and wrong types are
+    // reported with the offending line.
+    toml::from_str::<T>(text).map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
+    // Pass 2: the given keys over the defaults.
+    let given: toml::Table =
+        toml::from_str(text).map_err(|e| ConfigError::new(format!("{origin}: {e}")))?;
+    let mut merged = toml::Table::try_from(defaults(&given))
+        .map_err(|e| ConfigError::new(format!("{origin}: serializing defaults: {e}")))?;
+    merge_tables(&mut merged, given);
+    toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e| ConfigError::new(format!("{origin}: {e}")))
 }
 
 /// Overwrites `base` with `given`, table by table (arrays and scalars are
@@ -773,6 +790,7 @@ mod tests {
             ("[meta.grpo]\nlearning_rate = -1.0\n", "meta.grpo"),
             ("[meta.model]\nlayers = 9\n", "meta.model"),
             ("[policy.grpo]\nclip_epsilon = 2.0\n", "policy.grpo"),
+            ("[policy]\nkind = \"transformer\"\n", "policy.kind"),
             (
                 "[policy.model.featurizer]\nbucket_bits = 2\n",
                 "policy.model",

@@ -4,6 +4,7 @@
 mod config;
 mod rundir;
 
+pub(crate) use config::parse_over_defaults;
 pub use config::{
     ConfigError, DEMO_CONFIG, DerlPopSection, EnvSection, EvolutionSection, ExperimentConfig,
     ExperimentSection, FinalSection, MetaSection, Method, OuterSection, ScoreMode,

@@ -7,11 +7,10 @@
 //! `derl inner-loop --job job.json` runs one from the command line, and a
 //! cluster executor could ship them elsewhere.
 
-use super::policy::{PolicyConfig, PolicyLearner};
+use super::kinds::policy_kind;
+use super::policy::PolicyConfig;
 use super::rollout::EnvPool;
-use super::train::{
-    Evaluation, InnerConfig, InnerError, UpdateRecord, derive_seed, evaluate, train,
-};
+use super::train::{Evaluation, InnerConfig, InnerError, UpdateRecord, derive_seed};
 use crate::bundled;
 use crate::plugin::{EnvironmentPlugin, RewardProgram};
 use anyhow::{Context, bail};
@@ -75,7 +74,8 @@ impl EnvSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum RewardSpec {
-    /// Source text in the Meta-Reward language, compiled by the job.
+    /// Source text in the Meta-Reward language, compiled by the job; its
+    /// calls run under [`Limits::default`].
     Program(String),
     /// A reward component file.
     Component {
@@ -84,19 +84,35 @@ pub enum RewardSpec {
         /// When set, the component must have this sha256.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sha256: Option<String>,
+        /// The sandbox limits of its calls. Default [`Limits::default`]; a
+        /// Python reward wants `python_limits()` (its interpreter needs more
+        /// fuel and memory).
+        #[serde(default, skip_serializing_if = "is_default")]
+        limits: Limits,
     },
 }
 
 impl RewardSpec {
-    /// `spec` as given on a command line: a `.wasm` path or a program.
+    /// `spec` as given on a command line: a reward component when it names a
+    /// file that starts with the wasm magic (`\0asm`), whatever its name;
+    /// a program otherwise.
     pub fn from_arg(spec: &str) -> RewardSpec {
-        if spec.ends_with(".wasm") {
+        if is_wasm_file(Path::new(spec)) {
             RewardSpec::Component {
                 path: PathBuf::from(spec),
                 sha256: None,
+                limits: Limits::default(),
             }
         } else {
             RewardSpec::Program(spec.to_owned())
+        }
+    }
+
+    /// The sandbox limits of the reward's calls.
+    pub fn limits(&self) -> Limits {
+        match self {
+            RewardSpec::Program(_) => Limits::default(),
+            RewardSpec::Component { limits, .. } => limits.clone(),
         }
     }
 
@@ -109,12 +125,18 @@ impl RewardSpec {
     pub fn bytes(&self, primitive_names: &[&str]) -> Result<Vec<u8>, JobError> {
         match self {
             RewardSpec::Program(source) => {
-                let program = derl_lang::parse(source, primitive_names)
-                    .map_err(|e| JobError::InvalidProgram(e.to_string()))?;
+                let program = derl_lang::parse(source, primitive_names).map_err(|e| {
+                    let hint = if Path::new(source).extension().is_some_and(|e| e == "wasm") {
+                        format!(" (and no component file `{source}` exists)")
+                    } else {
+                        String::new()
+                    };
+                    JobError::InvalidProgram(format!("{e}{hint}"))
+                })?;
                 derl_lang::compile(&program)
                     .map_err(|e| JobError::Failed(anyhow::anyhow!("compiling `{source}`: {e}")))
             }
-            RewardSpec::Component { path, sha256 } => {
+            RewardSpec::Component { path, sha256, .. } => {
                 let bytes = std::fs::read(path)
                     .with_context(|| format!("cannot read reward component {}", path.display()))?;
                 check_digest(&path.display().to_string(), &bytes, sha256.as_deref())?;
@@ -123,12 +145,27 @@ impl RewardSpec {
         }
     }
 
+    /// The reward loaded into `sandbox` under its limits, a program's
+    /// primitive names resolved against `primitive_names`: the one path from
+    /// a spec to a program, for jobs and `derl reward score` alike.
+    ///
+    /// # Errors
+    /// As [`RewardSpec::bytes`], or a plugin failure while loading.
+    pub fn program(
+        &self,
+        sandbox: &Sandbox,
+        primitive_names: &[&str],
+    ) -> Result<RewardProgram, JobError> {
+        let bytes = self.bytes(primitive_names)?;
+        RewardProgram::load(sandbox, &bytes, self.limits()).map_err(JobError::Reward)
+    }
+
     /// Loads the reward into `sandbox` for `env`'s primitives and checks that
     /// it can score episodes of that many primitives.
     ///
     /// # Errors
-    /// As [`RewardSpec::bytes`], a plugin failure while loading, or a
-    /// program that reads more primitives than `env` has.
+    /// As [`RewardSpec::program`], or a program that reads more primitives
+    /// than `env` has.
     pub fn load(
         &self,
         sandbox: &Sandbox,
@@ -140,9 +177,7 @@ impl RewardSpec {
             .iter()
             .map(|p| p.name.as_str())
             .collect();
-        let bytes = self.bytes(&names)?;
-        let reward =
-            RewardProgram::load(sandbox, &bytes, Limits::default()).map_err(JobError::Reward)?;
+        let reward = self.program(sandbox, &names)?;
         let needed = reward.info().min_stride as usize;
         if needed > names.len() {
             return Err(JobError::InvalidProgram(format!(
@@ -153,6 +188,20 @@ impl RewardSpec {
         }
         Ok(reward)
     }
+}
+
+/// Whether `path` is a file that starts with the wasm magic `\0asm` (a
+/// component, or a core module that loading then rejects by name).
+pub fn is_wasm_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut magic))
+        .is_ok_and(|()| magic == *b"\0asm")
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// Why a job produced no trained policy.
@@ -246,33 +295,32 @@ impl InnerResult {
 pub fn run_job(
     sandbox: &Sandbox,
     job: &InnerJob,
-    on_update: impl FnMut(&UpdateRecord),
+    mut on_update: impl FnMut(&UpdateRecord),
 ) -> Result<InnerResult, JobError> {
+    let kind = policy_kind(&job.policy.kind)?;
     let env = job.env.load(sandbox)?;
     let reward = job.reward.load(sandbox, &env)?;
     let features = env.info().feature_count as usize;
     let env_sha256 = env.digest().to_hex();
     let mut learner = match &job.warm_start {
-        Some(dir) => PolicyLearner::warm_start(&job.policy, dir, features, job.seed)?,
-        None => PolicyLearner::new(&job.policy, features, derive_seed(job.seed, 1))?,
+        Some(dir) => kind.warm_start(&job.policy, dir, features, job.seed)?,
+        None => kind.fresh(&job.policy, features, derive_seed(job.seed, 1))?,
     };
     let mut pool = EnvPool::new(env, derive_seed(job.seed, 2));
-    let (records, train_steps) = match train(
+    let (records, train_steps) = match learner.train(
         &mut pool,
         &reward,
-        &mut learner,
         &job.inner,
         derive_seed(job.seed, 3),
         derive_seed(job.seed, 4),
-        on_update,
+        &mut on_update,
     ) {
         Ok(done) => done,
         Err(InnerError::Reward(error)) => return Err(JobError::Reward(error)),
         Err(InnerError::Other(error)) => return Err(JobError::Failed(error)),
     };
-    let (evaluation, eval_steps) = evaluate(
+    let (evaluation, eval_steps) = learner.evaluate(
         &mut pool,
-        &mut learner,
         &job.eval_splits,
         job.inner.eval_episodes,
         derive_seed(job.seed, 4),

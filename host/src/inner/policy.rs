@@ -1,7 +1,9 @@
-//! The inner loop's learner: derl-learn's hashed-feature [`ActionPolicy`]
-//! trained by its [`GrpoTrainer`], behind the rollout's [`Actor`] and the
-//! training driver's [`Learner`].
+//! The inner loop's policy options, and its default policy kind, `action`:
+//! derl-learn's hashed-feature [`ActionPolicy`] trained by its
+//! [`GrpoTrainer`], behind the rollout's [`Actor`] and the training driver's
+//! [`Learner`].
 
+use super::kinds::{InnerPolicy, PolicyKind, SavePolicy};
 use super::rollout::{ActMode, Actor, Episode};
 use super::train::Learner;
 use anyhow::Context;
@@ -17,6 +19,10 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
+    /// The policy model, by name (see [`super::kinds::POLICY_KINDS`]).
+    /// Default `action`, the only kind so far, which reads `model` and
+    /// `goal_repeats`.
+    pub kind: String,
     /// The policy network (its `seed` and `numeric_dim` are set by the
     /// inner loop from the experiment seed and the environment).
     pub model: ActionPolicyConfig,
@@ -35,6 +41,7 @@ impl Default for PolicyConfig {
     /// minibatches, learning rate 3e-3.
     fn default() -> Self {
         PolicyConfig {
+            kind: ActionKind.name().to_owned(),
             model: ActionPolicyConfig {
                 header_overlap: true,
                 action_context: true,
@@ -53,6 +60,44 @@ impl Default for PolicyConfig {
             },
             goal_repeats: 0,
         }
+    }
+}
+
+/// The `action` policy kind: a [`PolicyLearner`].
+pub struct ActionKind;
+
+impl PolicyKind for ActionKind {
+    fn name(&self) -> &'static str {
+        "action"
+    }
+
+    fn check(&self, config: &PolicyConfig) -> anyhow::Result<()> {
+        ActionPolicy::new(config.model.clone(), &Device::Cpu)?;
+        Ok(())
+    }
+
+    fn fresh(
+        &self,
+        config: &PolicyConfig,
+        feature_count: usize,
+        seed: u64,
+    ) -> anyhow::Result<Box<dyn InnerPolicy>> {
+        Ok(Box::new(PolicyLearner::new(config, feature_count, seed)?))
+    }
+
+    fn warm_start(
+        &self,
+        config: &PolicyConfig,
+        dir: &Path,
+        feature_count: usize,
+        seed: u64,
+    ) -> anyhow::Result<Box<dyn InnerPolicy>> {
+        Ok(Box::new(PolicyLearner::warm_start(
+            config,
+            dir,
+            feature_count,
+            seed,
+        )?))
     }
 }
 
@@ -128,6 +173,12 @@ impl PolicyLearner {
         self.policy
             .save(dir, metadata)
             .with_context(|| format!("saving the policy to {}", dir.display()))
+    }
+}
+
+impl SavePolicy for PolicyLearner {
+    fn save_policy(&self, dir: &Path, metadata: &serde_json::Value) -> anyhow::Result<()> {
+        self.save(dir, metadata)
     }
 }
 
