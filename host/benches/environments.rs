@@ -9,9 +9,9 @@
 //!
 //! Run: `cargo bench -p derl --bench environments`
 
-use derl::plugin::EnvironmentPlugin;
+use derl::plugin::{EnvLimits, EnvironmentPlugin};
 use derl_env_api::{Environment, Observation, Split, StepResult};
-use derl_sandbox::{Grants, Limits, Sandbox, SandboxConfig};
+use derl_sandbox::{Sandbox, SandboxConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -116,7 +116,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn wasm(name: &str, sandbox: &Sandbox, bytes: &[u8]) -> Wasm {
-    let plugin = EnvironmentPlugin::load(sandbox, bytes, &[], Limits::default(), Grants::default())
+    let plugin = EnvironmentPlugin::load(sandbox, bytes, &[], &EnvLimits::default())
         .unwrap_or_else(|e| panic!("{name}: component does not load: {e}"));
     let instance = plugin.instance(0).expect("instance");
     Wasm { plugin, instance }

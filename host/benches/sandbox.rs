@@ -4,9 +4,9 @@
 //!
 //! Run: `cargo bench -p derl --bench sandbox`
 
-use derl::plugin::{EnvironmentPlugin, RewardProgram};
+use derl::plugin::{EnvLimits, EnvironmentPlugin, RewardProgram};
 use derl_env_api::Split;
-use derl_sandbox::{Grants, Limits, Sandbox, SandboxConfig};
+use derl_sandbox::{Limits, Sandbox, SandboxConfig};
 mod timing;
 
 use std::time::{Duration, Instant};
@@ -41,14 +41,8 @@ fn main() {
     let mut round_trip = Vec::new();
     for pooling in [false, true] {
         let sandbox = sandbox(pooling, true);
-        let env = EnvironmentPlugin::load(
-            &sandbox,
-            corridor,
-            &[],
-            Limits::default(),
-            Grants::default(),
-        )
-        .expect("corridor loads");
+        let env = EnvironmentPlugin::load(&sandbox, corridor, &[], &EnvLimits::default())
+            .expect("corridor loads");
         instantiate.push(median_per_call(9, 2000, || {
             std::hint::black_box(env.instance(0).expect("instance"));
         }));

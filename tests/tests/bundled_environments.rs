@@ -5,22 +5,16 @@
 
 use derl::bundled::ENVIRONMENTS;
 use derl::conformance::{CheckConfig, check_environment};
-use derl::plugin::EnvironmentPlugin;
+use derl::plugin::{EnvLimits, EnvironmentPlugin};
 use derl_env_api::Split;
-use derl_sandbox::{Grants, Limits};
+
 use derl_tests::sandbox;
 
 /// The bundled environment `name`, loaded with default settings and limits.
 fn load(name: &str) -> EnvironmentPlugin {
     let bundled = derl::bundled::environment(name).expect("bundled");
-    EnvironmentPlugin::load(
-        sandbox(),
-        bundled.bytes,
-        &[],
-        Limits::default(),
-        Grants::default(),
-    )
-    .unwrap_or_else(|e| panic!("{name}: {e}"))
+    EnvironmentPlugin::load(sandbox(), bundled.bytes, &[], &EnvLimits::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn check(name: &str) {

@@ -4,9 +4,9 @@
 
 use derl::conformance::{CheckConfig, check_environment};
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
-use derl::plugin::EnvironmentPlugin;
+use derl::plugin::{EnvLimits, EnvironmentPlugin};
 use derl_env_api::{Split, contract};
-use derl_sandbox::{Digest, Grants, Limits};
+use derl_sandbox::Digest;
 use derl_tests::{component, sandbox};
 use std::path::Path;
 
@@ -53,14 +53,7 @@ fn every_supported_version_has_its_folder_and_the_latest_is_the_crates_version()
 }
 
 fn load(path: &str) -> EnvironmentPlugin {
-    EnvironmentPlugin::load(
-        sandbox(),
-        &component(path),
-        &[],
-        Limits::default(),
-        Grants::default(),
-    )
-    .unwrap()
+    EnvironmentPlugin::load(sandbox(), &component(path), &[], &EnvLimits::default()).unwrap()
 }
 
 #[test]

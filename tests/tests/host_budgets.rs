@@ -3,9 +3,10 @@
 //! each ends in a typed error naming what was wrong, within about a second,
 //! and the host goes on loading and running well-behaved environments.
 
-use derl::plugin::EnvironmentPlugin;
+use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
+use derl::plugin::{EnvLimits, EnvironmentPlugin, HostBudgets};
 use derl_env_api::Split;
-use derl_sandbox::{Grants, Limits, PluginError, PluginErrorKind};
+use derl_sandbox::{PluginError, PluginErrorKind};
 use derl_tests::{component, sandbox};
 use std::time::{Duration, Instant};
 
@@ -14,8 +15,7 @@ fn load(mode: &str) -> Result<EnvironmentPlugin, PluginError> {
         sandbox(),
         &component(derl_artifacts::HOSTILE_FLOOD),
         &[("mode".into(), mode.into())],
-        Limits::default(),
-        Grants::default(),
+        &EnvLimits::default(),
     )
 }
 
@@ -138,13 +138,119 @@ fn terminal_escapes_never_reach_a_message_raw() {
 }
 
 #[test]
-fn a_guest_sleeping_in_a_loop_is_stopped() {
+fn a_guest_sleeping_in_a_loop_runs_out_of_fuel() {
+    // Each virtual millisecond of sleep costs the fuel of a millisecond of
+    // work, so the first call ends long before its wall-clock deadline.
+    let started = Instant::now();
     let error = at_step("sleep-loop", 0);
     assert!(
-        matches!(
-            error.kind,
-            PluginErrorKind::FuelExhausted { .. } | PluginErrorKind::Deadline { .. }
-        ),
+        matches!(error.kind, PluginErrorKind::FuelExhausted { .. }),
         "{error}"
     );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_guest_spinning_on_the_clock_runs_out_of_fuel() {
+    // Every clock reading is a host call and costs fuel.
+    let error = at_step("clock-spin", 0);
+    assert!(
+        matches!(error.kind, PluginErrorKind::FuelExhausted { .. }),
+        "{error}"
+    );
+}
+
+fn slow_steps(budgets: HostBudgets) -> EnvSpec {
+    EnvSpec {
+        settings: vec![("mode".into(), "slow-steps".into())],
+        limits: EnvLimits {
+            budgets,
+            ..EnvLimits::default()
+        },
+        ..EnvSpec::named(derl_artifacts::HOSTILE_FLOOD)
+    }
+}
+
+#[test]
+fn an_episode_of_slow_steps_ends_at_its_time_budget() {
+    let budgets = HostBudgets {
+        episode_ms: 300,
+        ..HostBudgets::default()
+    };
+    let plugin = slow_steps(budgets).load(sandbox()).unwrap();
+    let mut episode = plugin.instance(0).unwrap();
+    let started = Instant::now();
+    let error = (|| {
+        episode.reset(Split::Train, 0, 0)?;
+        while !episode.step(1)?.done() {}
+        Ok::<_, PluginError>(())
+    })()
+    .expect_err("the episode outlasts its budget");
+    assert!(
+        matches!(&error.kind, PluginErrorKind::TimeBudget { scope, limit_ms: 300, .. } if scope == "episode"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!episode.is_running());
+    // The next episode starts afresh, on a fresh instance.
+    episode.reset(Split::Train, 0, 0).unwrap();
+}
+
+#[test]
+fn a_job_of_slow_steps_ends_at_its_time_budget() {
+    let budgets = HostBudgets {
+        job_ms: 300,
+        ..HostBudgets::default()
+    };
+    let job = InnerJob {
+        env: slow_steps(budgets),
+        reward: RewardSpec::Program("success".into()),
+        inner: InnerConfig {
+            updates: 2,
+            tasks_per_update: 2,
+            group_size: 2,
+            eval_episodes: 2,
+            eval_every: 0,
+        },
+        policy: PolicyConfig::default(),
+        seed: 0,
+        warm_start: None,
+        eval_splits: vec![Split::Validation],
+        checkpoint: None,
+    };
+    let started = Instant::now();
+    let error = run_job(sandbox(), &job, |_| {}).expect_err("the job outlasts its budget");
+    let shown = format!("{error:#}");
+    assert!(
+        shown.contains("during one job, beyond its 300 ms budget"),
+        "{shown}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn time_budgets_travel_with_a_job_file() {
+    let spec = slow_steps(HostBudgets {
+        episode_ms: 5,
+        ..HostBudgets::default()
+    });
+    let text = serde_json::to_string(&spec).unwrap();
+    assert!(text.contains(r#""episode_ms":5"#), "{text}");
+    let back: EnvSpec = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, spec);
+    // Default limits are left out, so earlier job files read the same.
+    let plain = serde_json::to_string(&EnvSpec::named("household")).unwrap();
+    assert!(!plain.contains("limits"), "{plain}");
 }

@@ -2,9 +2,9 @@
 //! a second, the host survives, and a fresh instance of a well-behaved
 //! component works afterwards.
 
-use derl::plugin::{EnvironmentPlugin, RewardProgram, inspect};
+use derl::plugin::{EnvLimits, EnvironmentPlugin, RewardProgram, inspect};
 use derl_env_api::Split;
-use derl_sandbox::{Grants, Limits, PluginError, PluginErrorKind};
+use derl_sandbox::{Limits, PluginError, PluginErrorKind};
 use derl_tests::{component, sandbox, tight_limits};
 use std::time::{Duration, Instant};
 
@@ -172,7 +172,7 @@ fn flooding_stdout_hits_the_output_limit() {
 
 fn hostile_env() -> EnvironmentPlugin {
     let bytes = component(derl_artifacts::HOSTILE_ENV);
-    EnvironmentPlugin::load(sandbox(), &bytes, &[], tight_limits(), Grants::default())
+    EnvironmentPlugin::load(sandbox(), &bytes, &[], &EnvLimits::sandbox(tight_limits()))
         .expect("hostile env loads")
 }
 
@@ -246,10 +246,9 @@ fn a_component_with_the_wrong_interface_is_an_interface_mismatch() {
         matches!(error.kind, PluginErrorKind::InterfaceMismatch(_)),
         "{error}"
     );
-    let error =
-        EnvironmentPlugin::load(sandbox(), &bytes, &[], Limits::default(), Grants::default())
-            .err()
-            .unwrap();
+    let error = EnvironmentPlugin::load(sandbox(), &bytes, &[], &EnvLimits::default())
+        .err()
+        .unwrap();
     match error.kind {
         PluginErrorKind::InterfaceMismatch(message) => {
             assert!(

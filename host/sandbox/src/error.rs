@@ -65,6 +65,17 @@ pub enum PluginErrorKind {
         /// What the guest handed over.
         actual: u64,
     },
+    /// The guest's calls together took longer than the wall-clock budget of
+    /// a larger unit of work (an episode, a job), each call within its own
+    /// deadline.
+    TimeBudget {
+        /// The unit the budget covers (`episode`, `job`).
+        scope: String,
+        /// The budget, in milliseconds.
+        limit_ms: u64,
+        /// The guest time spent when the host stopped it, in milliseconds.
+        spent_ms: u64,
+    },
     /// The host itself failed (e.g. the engine could not be created).
     Host(String),
 }
@@ -85,6 +96,7 @@ impl PluginErrorKind {
             PluginErrorKind::Guest(_) => "guest-error",
             PluginErrorKind::InvalidOutput(_) => "invalid-output",
             PluginErrorKind::OverBudget { .. } => "over-budget",
+            PluginErrorKind::TimeBudget { .. } => "time-budget",
             PluginErrorKind::Host(_) => "host",
         }
     }
@@ -128,6 +140,14 @@ impl fmt::Display for PluginErrorKind {
             } => write!(
                 f,
                 "handed the host {actual} {what}, more than the {limit} the host accepts"
+            ),
+            PluginErrorKind::TimeBudget {
+                scope,
+                limit_ms,
+                spent_ms,
+            } => write!(
+                f,
+                "spent {spent_ms} ms in calls during one {scope}, beyond its {limit_ms} ms budget"
             ),
             PluginErrorKind::Host(m) => write!(f, "host failure: {m}"),
         }

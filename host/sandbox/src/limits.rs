@@ -33,6 +33,12 @@ pub struct Limits {
     /// Largest number of bytes a guest may hand the host in one call
     /// (wasmtime's hostcall fuel). Default: 4 MiB.
     pub hostcall_bytes: usize,
+    /// Fuel charged for every call the guest makes into the host (a clock
+    /// reading, random bytes, a poll, a write), so that a guest looping on
+    /// host calls runs out of fuel as a computing guest does. A virtual
+    /// sleep costs in addition the fuel of busy work of the same length
+    /// (`fuel_per_call` per second of virtual time, about). Default: 10_000.
+    pub hostcall_fuel: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +53,7 @@ impl Default for Limits {
             memories: 16,
             output_bytes: 64 << 10,
             hostcall_bytes: 4 << 20,
+            hostcall_fuel: 10_000,
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::digest::Digest;
 use crate::error::{CallBudget, PluginError, PluginErrorKind, classify};
 use crate::limits::{Limiter, Limits};
 use crate::output::{CapturedOutput, OutputPipes};
-use crate::wasi::build_ctx;
+use crate::wasi::{VirtualTime, build_ctx, charge_fuel};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,14 +56,16 @@ impl Default for SandboxConfig {
 
 /// Capabilities an experiment grants a plugin explicitly. Nothing else is
 /// reachable.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Grants {
     /// A host directory mounted read-only inside the guest.
     pub read_only_dir: Option<GrantedDir>,
 }
 
 /// A host directory mounted read-only at `guest_path`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GrantedDir {
     /// Directory on the host.
     pub host_path: PathBuf,
@@ -77,11 +79,18 @@ pub struct StoreState {
     table: ResourceTable,
     limiter: Limiter,
     pipes: OutputPipes,
+    time: VirtualTime,
+    sleep_fuel_per_second: u64,
 }
 
 impl StoreState {
     pub(crate) fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// The guest's monotonic clock, and the fuel a second of sleep costs.
+    pub(crate) fn virtual_time(&self) -> (VirtualTime, u64) {
+        (self.time.clone(), self.sleep_fuel_per_second)
     }
 }
 
@@ -310,7 +319,8 @@ impl Sandbox {
         ) -> wasmtime::Result<B>,
     ) -> Result<Instance<B>, PluginError> {
         let pipes = OutputPipes::new(limits.output_bytes);
-        let wasi = build_ctx(seed, grants, &pipes)
+        let time = VirtualTime::default();
+        let wasi = build_ctx(seed, grants, &pipes, &time)
             .map_err(|e| PluginError::new(plugin, PluginErrorKind::Host(format!("{e:#}"))))?;
         let mut store = Store::new(
             &self.inner.engine,
@@ -319,10 +329,21 @@ impl Sandbox {
                 table: ResourceTable::new(),
                 limiter: Limiter::new(limits.clone()),
                 pipes,
+                time,
+                sleep_fuel_per_second: limits.fuel_per_call,
             },
         );
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.hostcall_bytes);
+        if self.inner.config.fuel {
+            let hostcall_fuel = limits.hostcall_fuel;
+            store.call_hook(move |mut store, hook| {
+                if matches!(hook, wasmtime::CallHook::CallingHost) {
+                    charge_fuel(&mut store, hostcall_fuel);
+                }
+                Ok(())
+            });
+        }
         let mut instance = Instance {
             store,
             bindings: None,

@@ -3,7 +3,7 @@
 
 use crate::inner::EnvSpec;
 use crate::inner::job::component_bytes;
-use crate::plugin::EnvironmentPlugin;
+use crate::plugin::{EnvLimits, EnvironmentPlugin};
 use anyhow::Context;
 use derl_sandbox::Sandbox;
 
@@ -35,6 +35,7 @@ pub(crate) fn load_environment(
         component: spec.to_owned(),
         settings: parse_settings(settings)?,
         sha256: None,
+        limits: EnvLimits::default(),
     }
     .load(sandbox)
 }

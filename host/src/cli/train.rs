@@ -6,6 +6,7 @@ use crate::inner::{
     EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, UpdateRecord,
     run_job,
 };
+use crate::plugin::EnvLimits;
 use anyhow::{Context, bail};
 use clap::Args;
 use derl_env_api::Split;
@@ -125,6 +126,7 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
             component: args.env.clone(),
             settings,
             sha256: None,
+            limits: EnvLimits::default(),
         },
         reward,
         inner,

@@ -11,6 +11,7 @@
 //! rate. The reference of every key is `docs/experiments.md`.
 
 use crate::inner::{InnerConfig, PolicyConfig};
+use crate::plugin::EnvLimits;
 use derl_env_api::Split;
 use derl_learn::GrpoConfig;
 use derl_meta::{MetaOptimizerConfig, MutationWeights};
@@ -114,6 +115,15 @@ pub struct EnvSection {
     /// When set, the component must have this sha256. Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// `[env.limits]`: the sandbox limits of each call (`[env.limits.sandbox]`),
+    /// grants and the host's budgets (`[env.limits.budgets]`). Default
+    /// [`EnvLimits::default`].
+    #[serde(default, skip_serializing_if = "is_default_limits")]
+    pub limits: EnvLimits,
+}
+
+fn is_default_limits(limits: &EnvLimits) -> bool {
+    *limits == EnvLimits::default()
 }
 
 impl EnvSection {
@@ -347,6 +357,7 @@ impl ExperimentConfig {
                 component: component.to_owned(),
                 settings: BTreeMap::new(),
                 sha256: None,
+                limits: EnvLimits::default(),
             },
             inner: InnerConfig::default(),
             policy: PolicyConfig::default(),
@@ -680,6 +691,29 @@ mod tests {
         assert_eq!(demo.env.component, "household");
         let text = demo.to_toml().unwrap();
         assert_eq!(parse(&text).unwrap(), demo);
+    }
+
+    #[test]
+    fn environment_limits_are_read_round_trip_and_reject_unknown_keys() {
+        let text = "[env]\ncomponent = \"household\"\n\
+                    [env.limits.sandbox]\nfuel_per_call = 1000\n\
+                    [env.limits.budgets]\nepisode_ms = 5\nactions = 8\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.env.limits.sandbox.fuel_per_call, 1000);
+        assert_eq!(config.env.limits.budgets.episode_ms, 5);
+        assert_eq!(config.env.limits.budgets.actions, 8);
+        assert_eq!(
+            config.env.limits.budgets.job_ms,
+            crate::plugin::HostBudgets::default().job_ms
+        );
+        let written = config.to_toml().unwrap();
+        assert!(written.contains("episode_ms = 5"), "{written}");
+        assert_eq!(parse(&written).unwrap(), config);
+        let plain = ExperimentConfig::with_env("household").to_toml().unwrap();
+        assert!(!plain.contains("limits"), "{plain}");
+        let typo = parse("[env]\ncomponent = \"household\"\n[env.limits.budgets]\nepisode = 5\n")
+            .unwrap_err();
+        assert!(typo.to_string().contains("episode"), "{typo}");
     }
 
     #[test]

@@ -12,10 +12,10 @@ use super::policy::PolicyConfig;
 use super::rollout::EnvPool;
 use super::train::{Evaluation, InnerConfig, InnerError, UpdateRecord, derive_seed};
 use crate::bundled;
-use crate::plugin::{EnvironmentPlugin, RewardProgram};
+use crate::plugin::{EnvLimits, EnvironmentPlugin, RewardProgram};
 use anyhow::{Context, bail};
 use derl_env_api::Split;
-use derl_sandbox::{Digest, Grants, Limits, Sandbox};
+use derl_sandbox::{Digest, Limits, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +31,10 @@ pub struct EnvSpec {
     /// When set, the component must have this sha256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Its sandbox limits, grants and host budgets. Default
+    /// [`EnvLimits::default`].
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub limits: EnvLimits,
 }
 
 impl EnvSpec {
@@ -40,6 +44,7 @@ impl EnvSpec {
             component: component.to_owned(),
             settings: Vec::new(),
             sha256: None,
+            limits: EnvLimits::default(),
         }
     }
 
@@ -59,14 +64,8 @@ impl EnvSpec {
     /// As [`EnvSpec::bytes`], or any plugin failure while loading.
     pub fn load(&self, sandbox: &Sandbox) -> anyhow::Result<EnvironmentPlugin> {
         let bytes = self.bytes()?;
-        EnvironmentPlugin::load(
-            sandbox,
-            &bytes,
-            &self.settings,
-            Limits::default(),
-            Grants::default(),
-        )
-        .with_context(|| format!("loading environment `{}`", self.component))
+        EnvironmentPlugin::load(sandbox, &bytes, &self.settings, &self.limits)
+            .with_context(|| format!("loading environment `{}`", self.component))
     }
 }
 

@@ -1,10 +1,12 @@
 //! Batched episodes: many environment instances stepped in lockstep, one
 //! policy call per step for every live episode.
 
+use crate::plugin::accept::over_time;
 use crate::plugin::{EnvInstance, EnvironmentPlugin};
 use derl_env_api::{Observation, Split, StepResult};
 use derl_sandbox::PluginError;
 use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
 
 /// How an actor picks actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,8 +174,23 @@ impl EnvPool {
                 }
             }
             live = still_live;
+            self.check_job_time()?;
         }
         Ok((episodes, steps))
+    }
+
+    /// Fails with `TimeBudget` once the guest calls of all this pool's
+    /// instances took longer than the environment's per-job budget.
+    fn check_job_time(&self) -> Result<(), PluginError> {
+        let spent: Duration = self.instances.iter().map(EnvInstance::guest_time).sum();
+        let limit_ms = self.plugin.budgets().job_ms;
+        if spent.as_millis() <= u128::from(limit_ms) {
+            return Ok(());
+        }
+        Err(PluginError::new(
+            &self.plugin.info().name,
+            over_time("job", limit_ms, spent),
+        ))
     }
 
     /// Steps every live episode's instance with its chosen action, on up to

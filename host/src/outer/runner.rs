@@ -213,6 +213,7 @@ impl EnvInfo {
             component: config.env.component.clone(),
             settings: config.env.settings_strings(),
             sha256: config.env.sha256.clone(),
+            limits: config.env.limits.clone(),
         };
         let plugin = spec.load(sandbox).context("`env.component`")?;
         let info = plugin.info();
@@ -993,6 +994,7 @@ impl<'a> Runner<'a> {
                 component: self.config.env.component.clone(),
                 settings: self.config.env.settings_strings(),
                 sha256: Some(self.env.sha256.clone()),
+                limits: self.config.env.limits.clone(),
             },
             reward: RewardSpec::Program(plan.program.clone()),
             inner: InnerConfig {

@@ -41,6 +41,15 @@ pub struct HostBudgets {
     /// host ends every episode at its split's limit: a guest that does not
     /// end it there is an error, so no episode runs longer. Default 10,000.
     pub max_steps: u32,
+    /// Wall-clock milliseconds the guest's calls may take over one episode
+    /// (its reset, steps and expert queries), each call also within its own
+    /// deadline. Default 30,000; the bundled environments take under 10.
+    pub episode_ms: u64,
+    /// Wall-clock milliseconds the environment's calls may take over one
+    /// inner-loop job, all episodes and threads together. Default 1,800,000
+    /// (half an hour); a bundled household job of 40 updates takes about
+    /// 10 s.
+    pub job_ms: u64,
 }
 
 impl Default for HostBudgets {
@@ -55,7 +64,18 @@ impl Default for HostBudgets {
             name_bytes: 64,
             description_bytes: 4 << 10,
             max_steps: 10_000,
+            episode_ms: 30_000,
+            job_ms: 1_800_000,
         }
+    }
+}
+
+/// The error for guest calls that took `spent` over a `scope`'s budget.
+pub fn over_time(scope: &str, limit_ms: u64, spent: std::time::Duration) -> PluginErrorKind {
+    PluginErrorKind::TimeBudget {
+        scope: scope.to_owned(),
+        limit_ms,
+        spent_ms: u64::try_from(spent.as_millis()).unwrap_or(u64::MAX),
     }
 }
 

@@ -1,13 +1,40 @@
 //! `EnvironmentPlugin`: an environment component loaded into the sandbox, and
 //! `EnvInstance`: one fresh instance running episodes.
 
-use super::accept::HostBudgets;
+use super::accept::{HostBudgets, over_time};
 use super::versions::{EnvBindings as Bindings, Version};
 use derl_env_api::{EnvInfo, Observation, Split, StepResult};
 use derl_sandbox::{
     CompiledComponent, Digest, Grants, Instance, Limits, PluginError, PluginErrorKind, Sandbox,
+    StoreState,
 };
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything that bounds an environment: the sandbox's limits on each
+/// call, what it is granted, and the host's budgets on what it hands over.
+/// A job's environment spec carries them (serde); every field defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvLimits {
+    /// Limits of each call into the guest (fuel, deadline, memory...).
+    pub sandbox: Limits,
+    /// Capabilities granted (none by default).
+    pub grants: Grants,
+    /// The most the host accepts from the guest (text, actions, steps, time).
+    pub budgets: HostBudgets,
+}
+
+impl EnvLimits {
+    /// The defaults with other sandbox limits.
+    pub fn sandbox(limits: Limits) -> EnvLimits {
+        EnvLimits {
+            sandbox: limits,
+            ..EnvLimits::default()
+        }
+    }
+}
 
 /// An environment component, compiled and checked, ready to make instances.
 #[derive(Clone)]
@@ -36,11 +63,10 @@ impl EnvironmentPlugin {
         sandbox: &Sandbox,
         bytes: &[u8],
         settings: &[(String, String)],
-        limits: Limits,
-        grants: Grants,
+        limits: &EnvLimits,
     ) -> Result<EnvironmentPlugin, PluginError> {
         let component = sandbox.load(bytes)?;
-        Self::from_component(sandbox, component, settings, limits, grants)
+        Self::from_component(sandbox, component, settings, limits)
     }
 
     /// Like [`EnvironmentPlugin::load`] for an already compiled component.
@@ -51,8 +77,7 @@ impl EnvironmentPlugin {
         sandbox: &Sandbox,
         component: Arc<CompiledComponent>,
         settings: &[(String, String)],
-        limits: Limits,
-        grants: Grants,
+        limits: &EnvLimits,
     ) -> Result<EnvironmentPlugin, PluginError> {
         let label = component.digest().short();
         let version = super::exported_version(sandbox, &component, "environment", &label)?;
@@ -69,10 +94,10 @@ impl EnvironmentPlugin {
             sandbox: sandbox.clone(),
             component,
             settings: settings.to_vec(),
-            limits,
-            grants,
+            limits: limits.sandbox.clone(),
+            grants: limits.grants.clone(),
             version,
-            budgets: Arc::new(HostBudgets::default()),
+            budgets: Arc::new(limits.budgets.clone()),
             info: Arc::new(EnvInfo {
                 name: label,
                 version: String::new(),
@@ -150,6 +175,8 @@ impl EnvironmentPlugin {
             split: Split::Train,
             steps: 0,
             action_count: 0,
+            episode_time: Duration::ZERO,
+            guest_time: Duration::ZERO,
         })
     }
 
@@ -190,6 +217,10 @@ pub struct EnvInstance {
     steps: u32,
     /// Admissible actions of the last observation (the expert must pick one).
     action_count: usize,
+    /// Wall time of the guest's calls in the running episode, and over the
+    /// life of this instance (fresh instances included).
+    episode_time: Duration,
+    guest_time: Duration,
 }
 
 impl EnvInstance {
@@ -205,8 +236,9 @@ impl EnvInstance {
         seed: u64,
     ) -> Result<Observation, PluginError> {
         let (info, budgets) = (self.plugin.info.clone(), self.plugin.budgets.clone());
+        self.episode_time = Duration::ZERO;
+        let result = self.timed(|b, s| b.reset(s, split, task, seed))?;
         let instance = self.live_instance()?;
-        let result = instance.call(|b, s| b.reset(s, split, task, seed))?;
         let observation =
             result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         if let Err(kind) = budgets.check_observation(&observation, &info, false) {
@@ -228,8 +260,8 @@ impl EnvInstance {
     pub fn step(&mut self, action: u32) -> Result<StepResult, PluginError> {
         let (info, budgets) = (self.plugin.info.clone(), self.plugin.budgets.clone());
         let (split, steps) = (self.split, self.steps + 1);
+        let result = self.timed(|b, s| b.step(s, action))?;
         let instance = self.live_instance()?;
-        let result = instance.call(|b, s| b.step(s, action))?;
         let result = result.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         if let Err(kind) = budgets.check_step(&result, &info, split, steps) {
             instance.poison();
@@ -248,10 +280,9 @@ impl EnvInstance {
     /// `Guest` when no episode runs, or any failure of the guest.
     pub fn expert_action(&mut self) -> Result<Option<u32>, PluginError> {
         let count = self.action_count;
+        let action = self.timed(|b, s| b.expert_action(s))?;
         let instance = self.live_instance()?;
-        let action = instance
-            .call(|b, s| b.expert_action(s))?
-            .map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
+        let action = action.map_err(|e| instance.error(PluginErrorKind::Guest(e.to_string())))?;
         match action {
             Some(index) if index as usize >= count => {
                 Err(instance.error(PluginErrorKind::InvalidOutput(format!(
@@ -259,6 +290,40 @@ impl EnvInstance {
                 ))))
             }
             _ => Ok(action),
+        }
+    }
+
+    /// Wall time the guest's calls took over this instance's life.
+    pub fn guest_time(&self) -> Duration {
+        self.guest_time
+    }
+
+    /// Calls the guest, adding the call's wall time to the episode's and
+    /// the instance's guest time. A failed call gives its own error; a call
+    /// that takes the episode past its budget ends the episode with
+    /// `TimeBudget` and the instance is replaced.
+    fn timed<R>(
+        &mut self,
+        call: impl FnOnce(&Bindings, &mut wasmtime::Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let started = Instant::now();
+        let result = self.live_instance()?.call(call);
+        let spent = started.elapsed();
+        self.episode_time += spent;
+        self.guest_time += spent;
+        let result = result?;
+        let limit_ms = self.plugin.budgets.episode_ms;
+        if self.episode_time.as_millis() <= u128::from(limit_ms) {
+            return Ok(result);
+        }
+        self.running = false;
+        let kind = over_time("episode", limit_ms, self.episode_time);
+        match self.instance.as_mut() {
+            Some(instance) => {
+                instance.poison();
+                Err(instance.error(kind))
+            }
+            None => Err(PluginError::new(&self.plugin.info.name, kind)),
         }
     }
 

@@ -1,9 +1,9 @@
 //! What a component is: which world it implements, its hash, its imports,
 //! and what it says about itself.
 
-use super::{EnvironmentPlugin, RewardProgram, Version};
+use super::{EnvLimits, EnvironmentPlugin, RewardProgram, Version};
 use derl_env_api::EnvInfo;
-use derl_sandbox::{Digest, Grants, Limits, PluginError, PluginErrorKind, Sandbox};
+use derl_sandbox::{Digest, Limits, PluginError, PluginErrorKind, Sandbox};
 use std::fmt::Write as _;
 
 /// The plugin world a component implements.
@@ -76,13 +76,8 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
     };
     match world {
         World::Environment => {
-            let env = EnvironmentPlugin::from_component(
-                sandbox,
-                component,
-                &[],
-                Limits::default(),
-                Grants::default(),
-            )?;
+            let env =
+                EnvironmentPlugin::from_component(sandbox, component, &[], &EnvLimits::default())?;
             let counts = env
                 .info()
                 .splits

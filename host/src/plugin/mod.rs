@@ -9,7 +9,7 @@ pub mod versions;
 
 pub use accept::HostBudgets;
 pub use derl_env_api::contract::{ENVIRONMENT_INTERFACE, REWARD_INTERFACE};
-pub use environment::{EnvInstance, EnvironmentPlugin};
+pub use environment::{EnvInstance, EnvLimits, EnvironmentPlugin};
 pub use inspect::{World, inspect};
 pub use reward::RewardProgram;
 pub use versions::Version;

@@ -54,9 +54,13 @@ enum Mode {
     ClockSpin,
     /// `step` sleeps one millisecond at a time, forever.
     SleepLoop,
+    /// Every step computes for tens of milliseconds (well within one call's
+    /// fuel and deadline) and episodes last 1,000 steps: each call is fine,
+    /// an episode or a job of them is not.
+    SlowSteps,
 }
 
-const MODES: [(&str, Mode); 22] = [
+const MODES: [(&str, Mode); 23] = [
     ("benign", Mode::Benign),
     ("huge-text", Mode::HugeText),
     ("huge-feedback", Mode::HugeFeedback),
@@ -79,7 +83,11 @@ const MODES: [(&str, Mode); 22] = [
     ("escape-text", Mode::EscapeText),
     ("clock-spin", Mode::ClockSpin),
     ("sleep-loop", Mode::SleepLoop),
+    ("slow-steps", Mode::SlowSteps),
 ];
+
+/// The length of a `slow-steps` episode.
+const SLOW_STEPS: u32 = 1_000;
 
 const ESCAPES: &str = "\u{1b}[2J\u{1b}[H\u{1b}]0;owned\u{7}";
 
@@ -163,6 +171,7 @@ impl Environment for Flood {
             },
             max_steps: match self.mode {
                 Mode::EndlessLimit => u32::MAX,
+                Mode::SlowSteps => SLOW_STEPS,
                 _ => 3,
             },
             split_max_steps: vec![],
@@ -210,12 +219,21 @@ impl Environment for Flood {
             Mode::SleepLoop => loop {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             },
+            Mode::SlowSteps => {
+                let mut hash = u64::from(action);
+                for round in 0..20_000_000u64 {
+                    hash = std::hint::black_box(hash.wrapping_mul(31).wrapping_add(round));
+                }
+                std::hint::black_box(hash);
+            }
             _ => {}
         }
         self.steps += 1;
-        let pressed = action == 0;
+        let slow = self.mode == Mode::SlowSteps;
+        let pressed = action == 0 && !slow;
         let endless = matches!(self.mode, Mode::NeverEnds | Mode::EndlessLimit);
-        let truncated = !endless && !pressed && self.steps >= 3;
+        let limit = if slow { SLOW_STEPS } else { 3 };
+        let truncated = !endless && !pressed && self.steps >= limit;
         self.running = endless || !(pressed || truncated);
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let primitives = vec![flag(pressed), flag(pressed)];
