@@ -74,6 +74,8 @@ fn hostile_environments_fail_fast_in_bounded_memory_without_raw_escapes() {
         ("endless-limit", "max-steps"),
         ("escape-name", "not an identifier"),
         ("escape-text", ""),
+        ("clock-spin", "ran out of fuel"),
+        ("sleep-loop", "ran out of fuel"),
     ] {
         let run = train(mode);
         assert!(

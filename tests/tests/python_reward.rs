@@ -127,14 +127,8 @@ fn example_reward(row: &[f64]) -> f64 {
 /// A deterministic batch of `episodes` rows of `stride` values in [0, 1],
 /// success (column 0) being 0 or 1.
 fn batch(episodes: usize, stride: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = derl_env_api::seeds::SplitMix64::new(seed);
+    let mut next = move || rng.next_unit();
     (0..episodes * stride)
         .map(|i| {
             let value = next();

@@ -232,7 +232,7 @@ impl Featurizer {
     /// the raw hash (see [`BucketHash`]).
     fn bucket(&self, hash: u64) -> u32 {
         let hash = match self.config.hash {
-            BucketHash::Mixed => splitmix64_finalize(hash),
+            BucketHash::Mixed => derl_env_api::seeds::mix64(hash),
             BucketHash::TopBits => hash,
         };
         (hash >> (64 - self.config.bucket_bits)) as u32
@@ -315,14 +315,6 @@ impl GoalTerms {
 fn word_pair_key(first: &str, second: &str) -> u64 {
     let hash = fnv1a64_extend(fnv1a64(first.as_bytes()), &[BIGRAM_SEPARATOR]);
     fnv1a64_extend(hash, second.as_bytes())
-}
-
-/// splitmix64's output function: a bijection on `u64` in which every input bit flips about
-/// half of the output bits.
-fn splitmix64_finalize(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The clauses of `text`: pieces separated by a line break, a `;`, or a sentence end (`.`,

@@ -108,13 +108,9 @@ impl Evaluation {
     }
 }
 
-/// Derives a per-purpose seed from a base seed.
-pub fn derive_seed(seed: u64, stream: u64) -> u64 {
-    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// Derives a per-purpose seed from a base seed (one definition for all of
+/// derl: [`derl_env_api::seeds`]).
+pub use derl_env_api::seeds::derive_seed;
 
 /// Trains `learner` with `reward` for `config.updates` updates; calls
 /// `on_update` after each. Every `config.eval_every` updates (before the

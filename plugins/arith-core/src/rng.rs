@@ -1,14 +1,7 @@
 //! Deterministic pseudo-random numbers: splitmix64, seeded from hashed inputs.
 
-/// The splitmix64 increment (the golden ratio in 64-bit fixed point).
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The splitmix64 finaliser: a bijective, well-mixing hash of one word.
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use derl_env_api::seeds::mix64;
+use derl_env_api::seeds::{GOLDEN_GAMMA, SplitMix64};
 
 /// Hashes a sequence of words into one, order-sensitively.
 pub fn hash_words(words: &[u64]) -> u64 {
@@ -17,10 +10,10 @@ pub fn hash_words(words: &[u64]) -> u64 {
     })
 }
 
-/// A splitmix64 generator: tiny, fast and identical on every platform.
+/// A splitmix64 generator keyed by [`hash_words`].
 #[derive(Clone, Debug)]
 pub struct Rng {
-    state: u64,
+    stream: SplitMix64,
 }
 
 impl Rng {
@@ -28,14 +21,13 @@ impl Rng {
     /// a split, a task index and an attempt number).
     pub fn from_words(words: &[u64]) -> Self {
         Rng {
-            state: hash_words(words),
+            stream: SplitMix64::new(hash_words(words)),
         }
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.state)
+        self.stream.next_u64()
     }
 
     /// A value in `0..bound` (`bound > 0`), by multiply-high reduction; the bias

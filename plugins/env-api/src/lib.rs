@@ -8,6 +8,7 @@
 //! mirrors the WIT item of the same name; the WIT documentation is the contract.
 
 pub mod contract;
+pub mod seeds;
 
 use std::fmt;
 

@@ -5,18 +5,15 @@
 //! `(split, task, seed)`, so the same inputs give the same episode bit for bit
 //! natively and inside Wasm.
 
+use derl_env_api::seeds::{GOLDEN_GAMMA, SplitMix64};
+
 /// The SplitMix64 finaliser: a bijective 64-bit mixer.
-pub fn mix(value: u64) -> u64 {
-    let mut z = value;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use derl_env_api::seeds::mix64 as mix;
 
 /// Mixes `parts`, in order, into one 64-bit key.
 pub fn hash(parts: &[u64]) -> u64 {
     parts.iter().fold(0x686f_7573_6568_6f6c, |key, &part| {
-        mix(key.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ part)
+        mix(key.wrapping_add(GOLDEN_GAMMA) ^ part)
     })
 }
 
@@ -28,22 +25,23 @@ pub fn hash_text(text: &str) -> u64 {
     mix(fnv)
 }
 
-/// A SplitMix64 generator.
+/// A SplitMix64 generator keyed by the household's [`hash`].
 #[derive(Clone, Debug)]
 pub struct Rng {
-    state: u64,
+    stream: SplitMix64,
 }
 
 impl Rng {
     /// A generator whose stream is determined by `parts`.
     pub fn from_parts(parts: &[u64]) -> Self {
-        Rng { state: hash(parts) }
+        Rng {
+            stream: SplitMix64::new(hash(parts)),
+        }
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix(self.state)
+        self.stream.next_u64()
     }
 
     /// A uniform index in `0..bound`; `bound` must be positive.

@@ -4,23 +4,28 @@
 //! episode's `(split, task, seed)`, so the same inputs give the same world bit
 //! for bit on every platform (natively and inside Wasm).
 
-/// SplitMix64: tiny, fast and good enough for procedural generation.
+use derl_env_api::seeds::SplitMix64;
+
+/// SplitMix64, salted for the lab: tiny, fast and good enough for
+/// procedural generation.
 #[derive(Clone, Debug)]
 pub struct Rng {
-    state: u64,
+    stream: SplitMix64,
 }
 
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed }
+        Rng {
+            stream: SplitMix64::new(seed),
+        }
     }
 
     /// A generator whose seed mixes every value of `parts`, in order.
     pub fn from_parts(parts: &[u64]) -> Self {
         let mut rng = Rng::new(0x6c61_625f_636f_7265); // "lab_core"
         for &part in parts {
-            rng.state ^= part;
+            rng.stream.absorb(part);
             rng.next_u64();
         }
         rng
@@ -28,11 +33,7 @@ impl Rng {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.stream.next_u64()
     }
 
     /// A uniform index in `0..n`; `n` must be positive.
