@@ -256,7 +256,8 @@ fn train_reads_policy_and_inner_options_from_a_config_and_the_policy_flag() {
         "[inner]\nupdates = 1\ntasks_per_update = 2\neval_episodes = 2\n\
          [policy.model]\nembedding_dim = 8\nhidden_dim = 8\n\
          [policy.model.featurizer]\nbucket_bits = 10\n\
-         [policy.grpo]\nkl_coef = 0.1\n",
+         [policy.grpo]\nkl_coef = 0.1\n\
+         [env.limits.budgets]\nepisode_ms = 20000\n",
     )
     .unwrap();
     let out = dir.join("run");
@@ -296,6 +297,10 @@ fn train_reads_policy_and_inner_options_from_a_config_and_the_policy_flag() {
     assert_eq!(policy["grpo"]["threads"], 1);
     assert_eq!(job["inner"]["updates"], 2, "--steps overrides the config");
     assert_eq!(job["inner"]["tasks_per_update"], 2);
+    assert_eq!(
+        job["env"]["limits"]["budgets"]["episode_ms"], 20000,
+        "the environment's limits come from [env.limits]"
+    );
     let _ = std::fs::remove_dir_all(&out);
 
     let unknown_flag_key = train(&["--policy", "model.bogus=1"]);
@@ -324,5 +329,29 @@ fn train_reads_policy_and_inner_options_from_a_config_and_the_policy_flag() {
         "{}",
         text(&unknown_file_key)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_names_an_unknown_executor_and_the_known_ones() {
+    let dir = scratch("executor");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("x.toml");
+    std::fs::write(&config, "[env]\ncomponent = \"corridor\"\n").unwrap();
+    let out = dir.join("run");
+    let output = derl(&[
+        "run",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--executor",
+        "slurm",
+    ]);
+    let message = text(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(message.contains("--executor is `slurm`"), "{message}");
+    assert!(message.contains("known: local"), "{message}");
+    assert!(!out.join("config.toml").exists(), "nothing is started");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -105,7 +105,7 @@ fn a_run_records_every_inner_loop_and_compares_every_method() {
     // with its own budget.
     let pop: Vec<&MetricRow> = metrics
         .iter()
-        .filter(|r| r.method == Method::DerlPop && r.iteration == Some(1))
+        .filter(|r| r.method == Method::DERL_POP && r.iteration == Some(1))
         .collect();
     assert_eq!(pop.len(), 3);
     assert!(
@@ -124,7 +124,7 @@ fn a_run_records_every_inner_loop_and_compares_every_method() {
         // The trained Meta-Optimizers report their GRPO update.
         assert_eq!(
             row.update.is_some(),
-            matches!(row.method, Method::Derl | Method::DerlPop)
+            [Method::DERL, Method::DERL_POP].contains(&row.method)
         );
     }
     // Scores differ within some group, so some update moved the weights.
@@ -228,7 +228,7 @@ impl Executor for Sabotage {
 fn an_invalid_program_scores_minus_one_and_the_run_goes_on() {
     let dir = scratch("invalid");
     let mut config = tiny_config();
-    config.experiment.methods = vec![Method::Derl, Method::OutcomeOnly];
+    config.experiment.methods = vec![Method::DERL, Method::OUTCOME_ONLY];
     let executor = Sabotage(executor(2));
     let summary = finished(start(&config, &dir, &options(&executor, None)).unwrap());
     let metrics: Vec<MetricRow> = rows(&dir, "metrics.jsonl");

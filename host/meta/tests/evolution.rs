@@ -9,15 +9,16 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// The weight of `g1` (value at `g1 = 1` minus value at 0, other primitives 0) minus a
-/// size penalty; -1 when undefined (as the outer loop scores an invalid reward).
+/// The weight of `g1` (value at `g1 = 1` minus value at 0, other primitives 0, in the
+/// reward language's arithmetic) minus a size penalty; -1 when undefined (as the outer
+/// loop scores an invalid reward).
 fn g1_weight_minus_size(grammar: &Grammar, source: &str) -> f64 {
     let program = grammar.parse_program(source).unwrap();
-    let constants = &grammar.config().constants;
+    let reward = derl_lang::parse(source, &[]).unwrap();
     let mut primitives = vec![0.0; grammar.primitive_count()];
-    let at_zero = program.expr().evaluate(&primitives, constants);
+    let at_zero = reward.eval(&primitives);
     primitives[0] = 1.0;
-    let at_one = program.expr().evaluate(&primitives, constants);
+    let at_one = reward.eval(&primitives);
     let weight = at_one - at_zero;
     if weight.is_finite() {
         weight.min(1e6) - 0.05 * program.tokens().len() as f64
@@ -175,6 +176,8 @@ proptest! {
             for (index, source) in proposals.into_iter().enumerate() {
                 let program = grammar.parse_program(&source);
                 prop_assert!(program.is_ok(), "{}: {:?}", source, program);
+                let reward = derl_lang::parse(&source, &[]);
+                prop_assert!(reward.is_ok(), "derl-lang rejects {}: {:?}", source, reward.err());
                 let program = program.unwrap();
                 prop_assert!(program.tokens().len() <= max_tokens);
                 prop_assert!(program.expr().uses_primitive());

@@ -1,6 +1,7 @@
 //! The decoding mask never yields an invalid program: thousands of samples from randomly
 //! initialised models and from a uniform-over-mask sampler, checked by the independent
-//! expression parser; and the mask never excludes a valid program.
+//! expression parser and by the reward language's parser; and the mask never excludes a
+//! valid program.
 
 use derl_meta::grammar::{BinaryOp, Function};
 use derl_meta::{Expr, Grammar, GrammarConfig, MetaOptimizer, MetaOptimizerConfig, Token};
@@ -28,6 +29,14 @@ fn assert_well_formed(grammar: &Grammar, tokens: &[Token], source: &str) {
     assert_eq!(vocabulary.tokenize(source).unwrap(), tokens, "{source}");
     let reparsed = Expr::parse(&expr.tokens()).unwrap();
     assert_eq!(reparsed, expr);
+    // The reward language, which scores the program, reads what the grammar printed.
+    let names: Vec<String> = (1..=grammar.primitive_count())
+        .map(|k| format!("p{k}"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let reward = derl_lang::parse(source, &names)
+        .unwrap_or_else(|error| panic!("derl-lang rejects `{source}`: {error}"));
+    assert!(reward.min_stride() <= grammar.primitive_count(), "{source}");
 }
 
 fn configurations() -> Vec<GrammarConfig> {

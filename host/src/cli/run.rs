@@ -2,9 +2,7 @@
 //! command line.
 
 use crate::experiment::{ExperimentConfig, Method};
-use crate::outer::{
-    LocalExecutor, Observer, RunOptions, RunStatus, Summary, read_config, resume, start,
-};
+use crate::outer::{Observer, RunOptions, RunStatus, Summary, read_config, resume, start};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,6 +26,10 @@ pub struct RunArgs {
     /// Inner loops run at once (default: `experiment.workers`, 0 = one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Where inner loops run (default: `executor.kind`, `local`); results do
+    /// not depend on it.
+    #[arg(long, value_name = "KIND")]
+    executor: Option<String>,
 }
 
 /// Arguments of `derl demo`.
@@ -52,7 +54,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.resume {
         let (config, _) = read_config(dir)?;
         eprintln!("derl: resuming {}", dir.display());
-        return execute(&config, dir, args.workers, true);
+        return execute(&config, dir, &args, true);
     }
     let path = args
         .config
@@ -65,7 +67,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| free_dir(&config.experiment.name));
-    execute(&config, &dir, args.workers, false)
+    execute(&config, &dir, &args, false)
 }
 
 pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<()> {
@@ -85,7 +87,14 @@ pub(crate) fn demo(args: DemoArgs) -> anyhow::Result<()> {
         config.outer.group_size,
         config.final_eval.seeds
     );
-    execute(&config, &dir, args.workers, false)
+    let run = RunArgs {
+        config: None,
+        out: None,
+        resume: None,
+        workers: args.workers,
+        executor: None,
+    };
+    execute(&config, &dir, &run, false)
 }
 
 pub(crate) fn report(args: ReportArgs) -> anyhow::Result<()> {
@@ -135,25 +144,26 @@ fn report_paths(files: &crate::report::ReportFiles) -> String {
 fn execute(
     config: &ExperimentConfig,
     dir: &Path,
-    workers: Option<usize>,
+    args: &RunArgs,
     resuming: bool,
 ) -> anyhow::Result<()> {
     let sandbox = super::sandbox()?;
-    let executor = LocalExecutor::new(
-        sandbox.clone(),
-        workers.unwrap_or(config.experiment.workers),
-    );
+    let kind = args.executor.as_deref().unwrap_or(&config.executor.kind);
+    let executor = (crate::outer::executor::executor_kind(kind)
+        .map_err(|error| anyhow::anyhow!("--executor {error}"))?
+        .build)(&sandbox, args.workers.unwrap_or(config.experiment.workers))?;
     let progress = Progress::default();
     let options = RunOptions {
-        executor: &executor,
+        executor: executor.as_ref(),
         sandbox: &sandbox,
         observer: &progress,
         stop_after: None,
     };
     eprintln!(
-        "derl: run directory {} ({} workers)",
+        "derl: run directory {} ({} executor, {} workers)",
         dir.display(),
-        crate::outer::Executor::parallelism(&executor)
+        kind,
+        executor.parallelism()
     );
     let started = Instant::now();
     let status = if resuming {
@@ -203,7 +213,7 @@ fn out(text: &str) {
 /// `runs/NAME`, or the first of `runs/NAME-2`, `runs/NAME-3`, ... that
 /// holds no run.
 fn free_dir(name: &str) -> PathBuf {
-    let taken = |dir: &Path| dir.join(crate::outer::runner::CONFIG_FILE).exists();
+    let taken = |dir: &Path| dir.join(crate::outer::layout::CONFIG_FILE).exists();
     let base = PathBuf::from("runs").join(name);
     if !taken(&base) {
         return base;

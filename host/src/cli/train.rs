@@ -42,8 +42,8 @@ pub struct TrainArgs {
     /// Environment setting key=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
-    /// A TOML file of `[inner]` and `[policy]` tables, as in an experiment
-    /// config (docs/experiments.md); the flags below override it.
+    /// A TOML file of `[inner]`, `[policy]` and `[env.limits]` tables, as in
+    /// an experiment config (docs/experiments.md); the flags below override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// A policy option, `KEY=VALUE` with a dotted key of the `[policy]` table
@@ -117,7 +117,7 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("runs/train-{}-{}", env_label(&args.env), args.seed))
     });
-    let (inner, policy) = train_options(&args)?;
+    let TrainConfig { inner, policy, env } = train_options(&args)?;
     let reward = super::reward::reward_spec(&args.reward, &args.reward_limits, "--reward-limit")?;
     let settings = super::env_arg::parse_settings(&args.settings)?;
     let run = RunDir::create(&out)?;
@@ -126,7 +126,7 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
             component: args.env.clone(),
             settings,
             sha256: None,
-            limits: EnvLimits::default(),
+            limits: env.limits,
         },
         reward,
         inner,
@@ -164,9 +164,10 @@ pub(crate) fn train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `derl train`'s inner-loop budget and policy: the defaults (with
-/// [`default_threads`]), then `--config`, then `--policy`, then the flags.
-fn train_options(args: &TrainArgs) -> anyhow::Result<(InnerConfig, PolicyConfig)> {
+/// `derl train`'s inner-loop budget, policy and environment limits: the
+/// defaults (with [`default_threads`]), then `--config`, then `--policy`,
+/// then the flags.
+fn train_options(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let defaults = TrainConfig {
         inner: InnerConfig::default(),
         policy: PolicyConfig {
@@ -176,8 +177,13 @@ fn train_options(args: &TrainArgs) -> anyhow::Result<(InnerConfig, PolicyConfig)
             },
             ..PolicyConfig::default()
         },
+        env: TrainEnv::default(),
     };
-    let TrainConfig { mut inner, policy } = match &args.config {
+    let TrainConfig {
+        mut inner,
+        policy,
+        env,
+    } = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -201,11 +207,11 @@ fn train_options(args: &TrainArgs) -> anyhow::Result<(InnerConfig, PolicyConfig)
         policy.grpo.threads = threads;
     }
     crate::inner::policy_kind(&policy.kind).context("--policy kind")?;
-    Ok((inner, policy))
+    Ok(TrainConfig { inner, policy, env })
 }
 
 /// `derl train --config FILE`: the `[inner]` and `[policy]` tables of an
-/// experiment config, nothing else.
+/// experiment config, and the environment's `[env.limits]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrainConfig {
@@ -213,6 +219,17 @@ struct TrainConfig {
     inner: InnerConfig,
     #[serde(default)]
     policy: PolicyConfig,
+    #[serde(default)]
+    env: TrainEnv,
+}
+
+/// `[env]` of `derl train --config`: only the limits (the environment
+/// itself is `--env`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainEnv {
+    #[serde(default)]
+    limits: EnvLimits,
 }
 
 pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@
 //! rate. The reference of every key is `docs/experiments.md`.
 
 use crate::inner::{InnerConfig, PolicyConfig};
+pub use crate::outer::methods::Method;
 use crate::plugin::EnvLimits;
 use derl_env_api::Split;
 use derl_learn::GrpoConfig;
@@ -73,6 +74,32 @@ pub struct ExperimentConfig {
     /// The final evaluation of each method's best program.
     #[serde(default, rename = "final")]
     pub final_eval: FinalSection,
+    /// Where inner loops run. Results do not depend on it.
+    #[serde(default, skip_serializing_if = "ExecutorSection::is_default")]
+    pub executor: ExecutorSection,
+}
+
+/// `[executor]`: where inner loops run (see `derl run --executor`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorSection {
+    /// A registered executor (`local`: a thread pool in this process, of
+    /// `experiment.workers` threads). Default `local`.
+    pub kind: String,
+}
+
+impl Default for ExecutorSection {
+    fn default() -> Self {
+        ExecutorSection {
+            kind: "local".into(),
+        }
+    }
+}
+
+impl ExecutorSection {
+    fn is_default(&self) -> bool {
+        *self == ExecutorSection::default()
+    }
 }
 
 /// `[experiment]`: what runs and how it is seeded.
@@ -95,7 +122,7 @@ impl Default for ExperimentSection {
         ExperimentSection {
             name: "experiment".into(),
             seed: 0,
-            methods: Method::ALL.to_vec(),
+            methods: Method::all().to_vec(),
             workers: 0,
         }
     }
@@ -139,73 +166,6 @@ impl EnvSection {
                 (key.clone(), value)
             })
             .collect()
-    }
-}
-
-/// A way of producing Meta-Reward programs, compared by the experiment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// The Meta-Optimizer trained with GRPO on validation scores.
-    Derl,
-    /// DERL whose inner loops warm-start from the previous iteration's best policy.
-    DerlPop,
-    /// The environment's success primitive alone.
-    OutcomeOnly,
-    /// The equal-weight sum of every primitive.
-    Heuristic,
-    /// (mu+lambda) evolution over the same grammar, no gradient.
-    Evolution,
-    /// Samples from the initial Meta-Optimizer, never updated.
-    Untrained,
-}
-
-impl Method {
-    /// Every method, in the default report order.
-    pub const ALL: [Method; 6] = [
-        Method::Derl,
-        Method::DerlPop,
-        Method::OutcomeOnly,
-        Method::Heuristic,
-        Method::Evolution,
-        Method::Untrained,
-    ];
-
-    /// The name used in configs, metrics and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Derl => "derl",
-            Method::DerlPop => "derl_pop",
-            Method::OutcomeOnly => "outcome_only",
-            Method::Heuristic => "heuristic",
-            Method::Evolution => "evolution",
-            Method::Untrained => "untrained",
-        }
-    }
-
-    /// Whether the method searches over programs (runs outer iterations);
-    /// the others use one fixed program.
-    pub fn is_search(self) -> bool {
-        !matches!(self, Method::OutcomeOnly | Method::Heuristic)
-    }
-
-    /// A stable number per method for deriving its random streams, so that
-    /// adding or reordering methods changes no other method's results.
-    pub fn stream(self) -> u64 {
-        match self {
-            Method::Derl => 1,
-            Method::DerlPop => 2,
-            Method::OutcomeOnly => 3,
-            Method::Heuristic => 4,
-            Method::Evolution => 5,
-            Method::Untrained => 6,
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -366,6 +326,7 @@ impl ExperimentConfig {
             derl_pop: DerlPopSection::default(),
             evolution: EvolutionSection::default(),
             final_eval: FinalSection::default(),
+            executor: ExecutorSection::default(),
         }
     }
 
@@ -441,6 +402,9 @@ impl ExperimentConfig {
             .map_err(|e| ConfigError::key("evolution.mutation", e))?;
         if self.final_eval.seeds == 0 {
             return Err(ConfigError::key("final.seeds", "must be at least 1"));
+        }
+        if let Err(error) = crate::outer::executor::executor_kind(&self.executor.kind) {
+            return Err(ConfigError::key("executor.kind", error));
         }
         if self.final_eval.splits.is_empty() {
             return Err(ConfigError::key(
@@ -765,7 +729,7 @@ mod tests {
         let config = parse("[env]\ncomponent = \"corridor\"\n").unwrap();
         assert_eq!(config, ExperimentConfig::with_env("corridor"));
         assert_eq!(config.meta.grpo.kl_coef, 0.05);
-        assert_eq!(config.experiment.methods, Method::ALL.to_vec());
+        assert_eq!(config.experiment.methods, Method::all().to_vec());
     }
 
     #[test]
@@ -811,6 +775,20 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("magic"), "{error}");
+        assert!(error.contains("known methods: derl, derl_pop"), "{error}");
+    }
+
+    #[test]
+    fn the_executor_is_written_only_when_it_is_not_the_default() {
+        let config = parse("[env]\ncomponent = \"corridor\"\n").unwrap();
+        assert_eq!(config.executor.kind, "local");
+        assert!(!config.to_toml().unwrap().contains("[executor]"));
+        let mut other = config.clone();
+        other.executor.kind = "elsewhere".into();
+        let text = other.to_toml().unwrap();
+        assert!(text.contains("[executor]"), "{text}");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("`elsewhere`"), "{error}");
     }
 
     #[test]
@@ -831,6 +809,7 @@ mod tests {
             ),
             ("[final]\nseeds = 0\n", "final.seeds"),
             ("[final]\nsplits = [\"test\", \"test\"]\n", "final.splits"),
+            ("[executor]\nkind = \"slurm\"\n", "executor.kind"),
             (
                 "[evolution]\ncrossover_rate = 1.5\n",
                 "evolution.crossover_rate",

@@ -2,7 +2,8 @@
 //! an executor a list of [`InnerJob`]s and reads back one [`JobReport`] per
 //! job, in job order; where and how the jobs run is the executor's business.
 //!
-//! [`LocalExecutor`] runs them on a pool of threads in this process. A
+//! [`LocalExecutor`] runs them on a pool of threads in this process; the
+//! configuration picks an executor by name from [`EXECUTORS`]. A
 //! cluster executor (Ray, Slurm, a queue of machines) implements the same
 //! trait by shipping each job as JSON to `derl inner-loop --job job.json`
 //! and reading back the result: a job is a pure function of its content, so
@@ -176,6 +177,42 @@ impl Executor for LocalExecutor {
     }
 }
 
+/// An executor the configuration can name (`[executor] kind`, or
+/// `derl run --executor`).
+pub struct ExecutorKind {
+    /// Its name.
+    pub name: &'static str,
+    /// One line for help and docs.
+    pub about: &'static str,
+    /// Builds it for a run with `workers` parallel inner loops (0: one per
+    /// core) in `sandbox`.
+    pub build: fn(&Sandbox, usize) -> anyhow::Result<Box<dyn Executor>>,
+}
+
+/// Every executor, by name.
+pub const EXECUTORS: &[ExecutorKind] = &[ExecutorKind {
+    name: "local",
+    about: "a pool of threads in this process",
+    build: |sandbox, workers| Ok(Box::new(LocalExecutor::new(sandbox.clone(), workers))),
+}];
+
+/// The registered executor called `name`.
+///
+/// # Errors
+/// No executor has that name; the message lists those that do.
+pub fn executor_kind(name: &str) -> anyhow::Result<&'static ExecutorKind> {
+    EXECUTORS
+        .iter()
+        .find(|kind| kind.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = EXECUTORS.iter().map(|kind| kind.name).collect();
+            anyhow::anyhow!(
+                "is `{name}`, which is not an executor (known: {})",
+                known.join(", ")
+            )
+        })
+}
+
 /// Environment and reward instances one job holds at most: one per episode
 /// of a training update or of an evaluation chunk (128), and a few more.
 pub fn instances_per_job(job: &InnerJob) -> usize {
@@ -200,6 +237,17 @@ fn batch_workers(workers: usize, capacity: Option<usize>, jobs: &[InnerJob]) -> 
 mod tests {
     use super::*;
     use crate::inner::{EnvSpec, RewardSpec};
+
+    #[test]
+    fn executors_are_found_by_name_and_an_unknown_one_lists_the_known() {
+        assert_eq!(executor_kind("local").unwrap().name, "local");
+        let Err(error) = executor_kind("ray-cluster") else {
+            panic!("no executor is called ray-cluster");
+        };
+        let error = error.to_string();
+        assert!(error.contains("`ray-cluster`"), "{error}");
+        assert!(error.contains("known: local"), "{error}");
+    }
 
     fn job(reward: &str) -> InnerJob {
         InnerJob {

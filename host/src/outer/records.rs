@@ -363,7 +363,7 @@ mod tests {
             final_seeds: 2,
             methods: vec![
                 MethodSummary {
-                    method: Method::Derl,
+                    method: Method::DERL,
                     program: "g1 + 0.5*g2".into(),
                     search_score: Some(0.75),
                     search_inner_loops: 8,
@@ -379,7 +379,7 @@ mod tests {
                     final_invalid: 0,
                 },
                 MethodSummary {
-                    method: Method::OutcomeOnly,
+                    method: Method::OUTCOME_ONLY,
                     program: "g1".into(),
                     search_score: None,
                     search_inner_loops: 0,

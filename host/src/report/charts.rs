@@ -85,15 +85,23 @@ fn drawing(error: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing failed: {error}")
 }
 
-/// The colour of a method, the same in every chart.
+/// The colour of a method, the same in every chart: the bundled methods'
+/// own, and for any other a colour of a spare palette chosen by its stream.
 pub fn method_color(method: Method) -> RGBColor {
-    match method {
-        Method::Derl => RGBColor(31, 119, 180),
-        Method::DerlPop => RGBColor(255, 127, 14),
-        Method::OutcomeOnly => RGBColor(214, 39, 40),
-        Method::Heuristic => RGBColor(148, 103, 189),
-        Method::Evolution => RGBColor(44, 160, 44),
-        Method::Untrained => RGBColor(127, 127, 127),
+    const SPARE: [RGBColor; 4] = [
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    match method.name() {
+        "derl" => RGBColor(31, 119, 180),
+        "derl_pop" => RGBColor(255, 127, 14),
+        "outcome_only" => RGBColor(214, 39, 40),
+        "heuristic" => RGBColor(148, 103, 189),
+        "evolution" => RGBColor(44, 160, 44),
+        "untrained" => RGBColor(127, 127, 127),
+        _ => SPARE[(method.stream() % SPARE.len() as u64) as usize],
     }
 }
 

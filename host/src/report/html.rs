@@ -307,7 +307,7 @@ mod tests {
             metrics: Vec::new(),
             timings: Vec::new(),
             trajectory: vec![TrajectoryRow {
-                method: Method::Derl,
+                method: Method::DERL,
                 iteration: 0,
                 programs: vec!["g1 < g2".into()],
                 scores: vec![0.5],

@@ -18,7 +18,7 @@ pub mod html;
 pub mod series;
 
 use crate::experiment::{ExperimentConfig, write_atomic};
-use crate::outer::runner::{
+use crate::outer::layout::{
     MANIFEST_FILE, METRICS_FILE, REPORT_FILE, SUMMARY_FILE, TIMINGS_FILE, TRAJECTORY_FILE,
 };
 use crate::outer::{
@@ -272,7 +272,7 @@ fn search_cost(records: &RunRecords) -> String {
     }
     let derl_best = curves
         .iter()
-        .find(|curve| curve.method == crate::experiment::Method::Derl)
+        .find(|curve| curve.method == crate::experiment::Method::DERL)
         .and_then(|curve| curve.points.last())
         .map(|&(_, best)| best);
     let mut text = String::from(

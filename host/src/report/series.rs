@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn steps_to_reach_is_the_first_point_at_or_above_the_target() {
         let curve = StepCurve {
-            method: Method::DerlPop,
+            method: Method::DERL_POP,
             points: vec![(10, 0.2), (25, 0.5), (40, 0.7)],
         };
         assert_eq!(steps_to_reach(&curve, 0.5), Some(25));
@@ -248,21 +248,21 @@ mod tests {
     #[test]
     fn trajectories_follow_the_configured_order_and_sort_iterations() {
         let rows = vec![
-            trajectory_row(Method::Evolution, 1, 0.5, 0.25),
-            trajectory_row(Method::Derl, 1, 0.75, 0.5),
-            trajectory_row(Method::Derl, 0, 0.5, 0.0),
-            trajectory_row(Method::Evolution, 0, 0.25, 0.0),
-            trajectory_row(Method::Untrained, 0, 0.0, -0.5),
+            trajectory_row(Method::EVOLUTION, 1, 0.5, 0.25),
+            trajectory_row(Method::DERL, 1, 0.75, 0.5),
+            trajectory_row(Method::DERL, 0, 0.5, 0.0),
+            trajectory_row(Method::EVOLUTION, 0, 0.25, 0.0),
+            trajectory_row(Method::UNTRAINED, 0, 0.0, -0.5),
         ];
         let series = trajectories(
             &rows,
-            &[Method::Evolution, Method::OutcomeOnly, Method::Derl],
+            &[Method::EVOLUTION, Method::OUTCOME_ONLY, Method::DERL],
         );
         let methods: Vec<Method> = series.iter().map(|s| s.method).collect();
         // Untrained is not in the order but has rows: it comes last.
         assert_eq!(
             methods,
-            vec![Method::Evolution, Method::Derl, Method::Untrained]
+            vec![Method::EVOLUTION, Method::DERL, Method::UNTRAINED]
         );
         assert_eq!(series[1].best(), vec![(1.0, 0.5), (2.0, 0.75)]);
         assert_eq!(series[1].mean(), vec![(1.0, 0.0), (2.0, 0.5)]);
@@ -272,10 +272,10 @@ mod tests {
     #[test]
     fn a_repeated_iteration_keeps_the_last_row() {
         let rows = vec![
-            trajectory_row(Method::Derl, 0, 0.5, 0.0),
-            trajectory_row(Method::Derl, 0, 0.75, 0.25),
+            trajectory_row(Method::DERL, 0, 0.5, 0.0),
+            trajectory_row(Method::DERL, 0, 0.75, 0.25),
         ];
-        let series = trajectories(&rows, &[Method::Derl]);
+        let series = trajectories(&rows, &[Method::DERL]);
         assert_eq!(series[0].best(), vec![(1.0, 0.75)]);
     }
 
@@ -283,32 +283,32 @@ mod tests {
     fn step_curves_average_seeds_skip_cached_steps_and_keep_the_best() {
         let metrics = vec![
             // Iteration 0: program 0 on two seeds (mean 0.5), program 1 (0.25).
-            metric_row(Method::Derl, 0, 0, 0, 0.25, 10, false),
-            metric_row(Method::Derl, 0, 0, 1, 0.75, 10, false),
-            metric_row(Method::Derl, 0, 1, 0, 0.25, 30, false),
-            metric_row(Method::Derl, 0, 1, 1, 0.25, 30, false),
+            metric_row(Method::DERL, 0, 0, 0, 0.25, 10, false),
+            metric_row(Method::DERL, 0, 0, 1, 0.75, 10, false),
+            metric_row(Method::DERL, 0, 1, 0, 0.25, 30, false),
+            metric_row(Method::DERL, 0, 1, 1, 0.25, 30, false),
             // Iteration 1: a cached repeat costs nothing; a better program.
-            metric_row(Method::Derl, 1, 0, 0, 0.5, 10, true),
-            metric_row(Method::Derl, 1, 0, 1, 0.5, 10, true),
-            metric_row(Method::Derl, 1, 1, 0, 1.0, 5, false),
-            metric_row(Method::Derl, 1, 1, 1, 0.5, 5, false),
+            metric_row(Method::DERL, 1, 0, 0, 0.5, 10, true),
+            metric_row(Method::DERL, 1, 0, 1, 0.5, 10, true),
+            metric_row(Method::DERL, 1, 1, 0, 1.0, 5, false),
+            metric_row(Method::DERL, 1, 1, 1, 0.5, 5, false),
             // DERL-pop spends fewer steps for the same scores.
-            metric_row(Method::DerlPop, 0, 0, 0, 0.5, 4, false),
+            metric_row(Method::DERL_POP, 0, 0, 0, 0.5, 4, false),
         ];
         let mut with_final = metrics.clone();
-        let mut final_row = metric_row(Method::Derl, 0, 0, 0, 1.0, 1000, false);
+        let mut final_row = metric_row(Method::DERL, 0, 0, 0, 1.0, 1000, false);
         final_row.phase = Phase::Final;
         final_row.iteration = None;
         with_final.push(final_row);
-        let curves = step_curves(&with_final, &[Method::Derl, Method::DerlPop]);
+        let curves = step_curves(&with_final, &[Method::DERL, Method::DERL_POP]);
         assert_eq!(curves.len(), 2);
-        assert_eq!(curves[0].method, Method::Derl);
+        assert_eq!(curves[0].method, Method::DERL);
         assert_eq!(
             curves[0].points,
             vec![(20, 0.5), (80, 0.5), (80, 0.5), (90, 0.75)]
         );
         assert_eq!(curves[1].points, vec![(4, 0.5)]);
-        assert!(step_curves(&[], &[Method::Derl]).is_empty());
+        assert!(step_curves(&[], &[Method::DERL]).is_empty());
     }
 
     #[test]
@@ -339,14 +339,14 @@ mod tests {
             final_seeds: 2,
             methods: vec![
                 method(
-                    Method::Derl,
+                    Method::DERL,
                     vec![
                         split(Split::Validation, 0.5, 0.25, vec![0.25, 0.75]),
                         split(Split::Test, 0.75, 0.0, vec![0.75, 0.75]),
                     ],
                 ),
                 method(
-                    Method::OutcomeOnly,
+                    Method::OUTCOME_ONLY,
                     vec![
                         split(Split::Validation, 0.0, 0.0, vec![]),
                         split(Split::Test, 0.0, 0.0, vec![]),
@@ -359,8 +359,8 @@ mod tests {
         assert_eq!(
             bars.methods,
             vec![
-                (Method::Derl, vec![Some((0.5, 0.25)), Some((0.75, 0.0))]),
-                (Method::OutcomeOnly, vec![None, None]),
+                (Method::DERL, vec![Some((0.5, 0.25)), Some((0.75, 0.0))]),
+                (Method::OUTCOME_ONLY, vec![None, None]),
             ]
         );
         assert_eq!(bars.top(), 0.75);

@@ -41,15 +41,6 @@ impl BinaryOp {
             Self::Multiply | Self::Divide => PRODUCT,
         }
     }
-
-    fn apply(self, left: f64, right: f64) -> f64 {
-        match self {
-            Self::Add => left + right,
-            Self::Subtract => left - right,
-            Self::Multiply => left * right,
-            Self::Divide => left / right,
-        }
-    }
 }
 
 /// A two-argument function.
@@ -168,33 +159,6 @@ impl Expr {
                 out.push(Token::Comma);
                 right.emit(0, true, out);
                 out.push(Token::Close);
-            }
-        }
-    }
-
-    /// The value for primitive values `primitives` (`g1` is `primitives[0]`) and the
-    /// grammar's `constants`, in IEEE arithmetic (division by zero gives an infinity or NaN).
-    ///
-    /// # Panics
-    /// When an index is out of range of `primitives` or `constants`.
-    pub fn evaluate(&self, primitives: &[f64], constants: &[f64]) -> f64 {
-        match self {
-            Self::Primitive(index) => primitives[usize::from(*index)],
-            Self::Constant(index) => constants[usize::from(*index)],
-            Self::Negate(operand) => -operand.evaluate(primitives, constants),
-            Self::Binary(op, left, right) => op.apply(
-                left.evaluate(primitives, constants),
-                right.evaluate(primitives, constants),
-            ),
-            Self::Call(function, left, right) => {
-                let (left, right) = (
-                    left.evaluate(primitives, constants),
-                    right.evaluate(primitives, constants),
-                );
-                match function {
-                    Function::Min => left.min(right),
-                    Function::Max => left.max(right),
-                }
             }
         }
     }
@@ -367,10 +331,25 @@ mod tests {
     const G3: Token = Token::Primitive(2);
     const CONSTANTS: [f64; 3] = [0.5, 2.0, 3.0];
 
+    /// The value of the printed program as the reward language computes it
+    /// (the grammar has no evaluator of its own).
     fn value(tokens: &[Token], primitives: &[f64]) -> f64 {
-        Expr::parse(tokens)
-            .unwrap()
-            .evaluate(primitives, &CONSTANTS)
+        let grammar = crate::Grammar::new(
+            crate::GrammarConfig {
+                constants: CONSTANTS.to_vec(),
+                max_tokens: 40,
+                min_max: true,
+                ..crate::GrammarConfig::default()
+            },
+            3,
+        )
+        .unwrap();
+        let printed = grammar
+            .vocabulary()
+            .render(&Expr::parse(tokens).unwrap().tokens());
+        derl_lang::parse(&printed, &[])
+            .unwrap_or_else(|error| panic!("{printed}: {error}"))
+            .eval(primitives)
     }
 
     #[test]
