@@ -6,6 +6,7 @@
 # markdown table of validation and ood success with wall times.
 #
 # Usage: scripts/measure-rewards.sh [DERL_BINARY] [SEED]
+# Environment: ENVS, the environments to measure (default: "household lab arith").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 derl="${1:-target/release/derl}"
@@ -22,8 +23,10 @@ cases=(
 
 echo "| environment | reward | updates | validation (sampled / greedy) | ood (sampled / greedy) | env steps | wall s |"
 echo "|---|---|---|---|---|---|---|"
+envs=" ${ENVS:-household lab arith} "
 for case in "${cases[@]}"; do
   IFS='|' read -r env updates shaped outcome sum <<<"$case"
+  [[ "$envs" == *" $env "* ]] || continue
   for kind in shaped outcome sum untrained; do
     case "$kind" in
       shaped) reward="$shaped"; steps="$updates" ;;
