@@ -173,6 +173,7 @@ fn manifest(config: &ExperimentConfig) -> Manifest {
         },
         rewards: Default::default(),
         seeds: Seeds::of(config),
+        executor: Some("local, 2 workers".into()),
     }
 }
 

@@ -37,7 +37,7 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a trained policy's success per split.
     Eval(train::EvalArgs),
-    /// Run one inner-loop job file (JSON) and print its result.
+    /// Run one inner-loop job file (JSON) and write its report (exit 0 finished, 3 invalid reward, 4 failed).
     InnerLoop(train::InnerLoopArgs),
     /// Run a DERL experiment from a TOML config (or --resume a run directory).
     Run(run::RunArgs),
@@ -57,7 +57,10 @@ pub fn main() -> ExitCode {
         Command::Reward(command) => reward::run(command),
         Command::Train(args) => train::train(args),
         Command::Eval(args) => train::eval(args),
-        Command::InnerLoop(args) => train::inner_loop(args),
+        Command::InnerLoop(args) => match train::inner_loop(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Command::Run(args) => run::run(args),
         Command::Demo(args) => run::demo(args),
         Command::Report(args) => run::report(args),

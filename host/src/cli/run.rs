@@ -151,7 +151,11 @@ fn execute(
     let kind = args.executor.as_deref().unwrap_or(&config.executor.kind);
     let executor = (crate::outer::executor::executor_kind(kind)
         .map_err(|error| anyhow::anyhow!("--executor {error}"))?
-        .build)(&sandbox, args.workers.unwrap_or(config.experiment.workers))?;
+        .build)(
+        &config.executor,
+        &sandbox,
+        args.workers.unwrap_or(config.experiment.workers),
+    )?;
     let progress = Progress::default();
     let options = RunOptions {
         executor: executor.as_ref(),

@@ -6,6 +6,7 @@ use crate::inner::{
     EnvPool, EnvSpec, Evaluation, InnerConfig, InnerJob, InnerResult, PolicyConfig, UpdateRecord,
     run_job,
 };
+use crate::outer::{JobOutcome, JobReport};
 use crate::plugin::EnvLimits;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -14,6 +15,7 @@ use derl_learn::GrpoConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Arguments of `derl train`.
 #[derive(Args, Debug)]
@@ -99,7 +101,10 @@ pub struct InnerLoopArgs {
     /// A job file (JSON): environment, reward, budget, seed.
     #[arg(long)]
     job: PathBuf,
-    /// Write the result here (JSON) instead of standard output.
+    /// Write the report here (JSON, schema `derl.inner-loop.report/1`: the
+    /// result, or why the reward was invalid, or why the inner loop failed)
+    /// instead of standard output. Exit code 0: finished; 3: invalid reward;
+    /// 4: failed.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Append every update's record to this file (JSON lines) as training goes.
@@ -266,38 +271,54 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.job)
-        .with_context(|| format!("cannot read {}", args.job.display()))?;
-    let job: InnerJob = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a valid inner-loop job", args.job.display()))?;
-    let mut log = args.updates.as_deref().map(UpdateLog::create).transpose()?;
+/// `derl inner-loop`: one job, reported for every outcome (see
+/// `crate::outer::executor::REPORT_SCHEMA`); the exit code says which.
+pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let result = run_job(&super::sandbox()?, &job, |record: &UpdateRecord| {
-        if args.progress {
-            eprintln!(
-                "update {}/{}  reward {:+.3}  success {:.1}%{}  {:.1} s",
-                record.update + 1,
-                job.inner.updates,
-                record.mean_reward,
-                100.0 * record.success,
-                validation_text(record, 1),
-                started.elapsed().as_secs_f64()
-            );
+    let mut log = args.updates.as_deref().map(UpdateLog::create).transpose()?;
+    let report = match read_job(&args.job) {
+        Ok(job) => {
+            let sandbox = super::sandbox()?;
+            crate::outer::executor::run_one_observed(&sandbox, &job, |record: &UpdateRecord| {
+                if args.progress {
+                    eprintln!(
+                        "update {}/{}  reward {:+.3}  success {:.1}%{}  {:.1} s",
+                        record.update + 1,
+                        job.inner.updates,
+                        record.mean_reward,
+                        100.0 * record.success,
+                        validation_text(record, 1),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                if let Some(log) = &mut log {
+                    log.append(record);
+                }
+            })
         }
-        if let Some(log) = &mut log {
-            log.append(record);
-        }
-    })?;
-    let json = serde_json::to_string_pretty(&result)?;
-    match args.out {
-        Some(path) => crate::experiment::write_atomic(&path, json.as_bytes())?,
+        Err(error) => JobReport::failed(format!("{error:#}"), started.elapsed().as_secs_f64()),
+    };
+    let json = report.to_file_json()?;
+    match &args.out {
+        Some(path) => crate::experiment::write_atomic(path, json.as_bytes())?,
         None => println!("{json}"),
     }
-    match log {
-        Some(log) => log.finish(),
-        None => Ok(()),
+    match &report.outcome {
+        JobOutcome::Finished(_) => {}
+        JobOutcome::Invalid { reason } => eprintln!("derl: invalid reward: {reason}"),
+        JobOutcome::Failed { reason } => eprintln!("derl: the inner loop failed: {reason}"),
     }
+    if let Some(log) = log {
+        log.finish()?;
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+fn read_job(path: &std::path::Path) -> anyhow::Result<InnerJob> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid inner-loop job", path.display()))
 }
 
 /// `  validation S% / G%` (sampled, greedy) when the update measured it, with

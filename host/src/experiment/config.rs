@@ -83,15 +83,46 @@ pub struct ExperimentConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutorSection {
-    /// A registered executor (`local`: a thread pool in this process, of
-    /// `experiment.workers` threads). Default `local`.
+    /// A registered executor: `local` (a thread pool in this process, of
+    /// `experiment.workers` threads), `command` (each inner loop a process
+    /// running `command`), `ray` (jobs on a Ray cluster at `address`).
+    /// Default `local`.
     pub kind: String,
+    /// `command`: the program and its arguments, with `{job}` where the job
+    /// file's path goes and `{report}` where the report must be written.
+    /// Default: this binary's `inner-loop --job {job} --out {report}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `ray`: the Ray dashboard's address (`http://127.0.0.1:8265`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// `ray`: the `derl` binary on the workers (a path or a name on their
+    /// PATH). Default `derl`.
+    pub derl: String,
+    /// `ray`: CPUs each inner loop reserves. Default 1.
+    pub num_cpus: f64,
+    /// `ray`: GPUs each inner loop reserves. Default 0.
+    pub num_gpus: f64,
+    /// `command`, `ray`: times a failed inner loop (a lost node, a crashed
+    /// command; never an invalid reward) is run again. Default 2.
+    pub retries: u32,
+    /// `command`, `ray`: seconds after which an inner loop is stopped and
+    /// counts as failed (none: no limit). Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
 }
 
 impl Default for ExecutorSection {
     fn default() -> Self {
         ExecutorSection {
             kind: "local".into(),
+            command: None,
+            address: None,
+            derl: "derl".into(),
+            num_cpus: 1.0,
+            num_gpus: 0.0,
+            retries: 2,
+            timeout_s: None,
         }
     }
 }
@@ -403,9 +434,7 @@ impl ExperimentConfig {
         if self.final_eval.seeds == 0 {
             return Err(ConfigError::key("final.seeds", "must be at least 1"));
         }
-        if let Err(error) = crate::outer::executor::executor_kind(&self.executor.kind) {
-            return Err(ConfigError::key("executor.kind", error));
-        }
+        self.validate_executor()?;
         if self.final_eval.splits.is_empty() {
             return Err(ConfigError::key(
                 "final.splits",
@@ -416,6 +445,38 @@ impl ExperimentConfig {
             return Err(ConfigError::key(
                 "final.splits",
                 format_args!("lists `{}` twice", split.name()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_executor(&self) -> Result<(), ConfigError> {
+        let executor = &self.executor;
+        if let Err(error) = crate::outer::executor::executor_kind(&executor.kind) {
+            return Err(ConfigError::key("executor.kind", error));
+        }
+        if let Some(command) = &executor.command
+            && let Err(error) = crate::outer::executor::check_command(command)
+        {
+            return Err(ConfigError::new(error.to_string()));
+        }
+        for (key, value) in [
+            ("executor.num_cpus", executor.num_cpus),
+            ("executor.num_gpus", executor.num_gpus),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::key(
+                    key,
+                    format_args!("must be a number >= 0, got {value}"),
+                ));
+            }
+        }
+        if let Some(timeout) = executor.timeout_s
+            && !(timeout.is_finite() && timeout > 0.0)
+        {
+            return Err(ConfigError::key(
+                "executor.timeout_s",
+                format_args!("must be a positive number of seconds, got {timeout}"),
             ));
         }
         Ok(())

@@ -102,6 +102,10 @@ pub struct Manifest {
     pub rewards: BTreeMap<String, String>,
     /// Every seed.
     pub seeds: Seeds,
+    /// The executor of the last start or resume (`local, 2 workers`);
+    /// results do not depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<String>,
 }
 
 /// The configuration of the run in `dir` and its text.

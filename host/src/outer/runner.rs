@@ -699,6 +699,7 @@ impl<'a> Runner<'a> {
             environment: self.env.clone(),
             rewards,
             seeds: self.seeds.clone(),
+            executor: Some(self.options.executor.describe()),
         };
         self.run.write_json(MANIFEST_FILE, &manifest)
     }

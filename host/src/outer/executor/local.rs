@@ -1,108 +1,10 @@
-//! Executors run batches of inner-loop jobs. The outer loop only ever hands
-//! an executor a list of [`InnerJob`]s and reads back one [`JobReport`] per
-//! job, in job order; where and how the jobs run is the executor's business.
-//!
-//! [`LocalExecutor`] runs them on a pool of threads in this process; the
-//! configuration picks an executor by name from [`EXECUTORS`]. A
-//! cluster executor (Ray, Slurm, a queue of machines) implements the same
-//! trait by shipping each job as JSON to `derl inner-loop --job job.json`
-//! and reading back the result: a job is a pure function of its content, so
-//! results do not depend on the machine or the order jobs finish in.
+//! The local executor: a pool of threads in this process sharing one sandbox.
 
-use crate::inner::{InnerJob, InnerResult, JobError, run_job};
+use super::{Executor, JobOutcome, JobReport, run_one};
+use crate::inner::InnerJob;
 use derl_sandbox::Sandbox;
-use serde::{Deserialize, Serialize};
-use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
-
-/// How one inner loop ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobOutcome {
-    /// The policy was trained and evaluated.
-    Finished(InnerResult),
-    /// The reward was at fault (does not parse, reads a primitive the
-    /// environment lacks, trapped, ran out of fuel, returned NaN): the outer
-    /// loop scores the program as invalid and goes on.
-    Invalid {
-        /// Why, as the job reported it.
-        reason: String,
-    },
-    /// The experiment was at fault (environment, file system, policy): the
-    /// run stops after the batch, keeping every completed iteration.
-    Failed {
-        /// Why, as the job reported it.
-        reason: String,
-    },
-}
-
-impl JobOutcome {
-    /// Classifies the result of [`run_job`].
-    pub fn from_result(result: Result<InnerResult, JobError>) -> JobOutcome {
-        match result {
-            Ok(result) => JobOutcome::Finished(result),
-            Err(error) if error.is_reward_fault() => JobOutcome::Invalid {
-                reason: format!("{error:#}"),
-            },
-            Err(error) => JobOutcome::Failed {
-                reason: format!("{error:#}"),
-            },
-        }
-    }
-}
-
-/// One job's outcome and how long it took.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobReport {
-    /// The outcome.
-    pub outcome: JobOutcome,
-    /// Wall-clock seconds the job ran (not part of any result).
-    pub wall_seconds: f64,
-}
-
-/// Runs batches of inner-loop jobs (see the module documentation).
-pub trait Executor: Sync {
-    /// How many jobs run at once (for messages).
-    fn parallelism(&self) -> usize;
-
-    /// Runs every job and returns their reports in job order. Calls
-    /// `on_done(index, report)` as each job finishes, from any thread.
-    /// A job's failure is its report, never a panic or an early return.
-    fn run(
-        &self,
-        jobs: &[InnerJob],
-        on_done: &(dyn Fn(usize, &JobReport) + Sync),
-    ) -> Vec<JobReport>;
-}
-
-/// Runs one job in `sandbox`, timing it and turning a panic into
-/// [`JobOutcome::Failed`].
-pub fn run_one(sandbox: &Sandbox, job: &InnerJob) -> JobReport {
-    let started = Instant::now();
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| run_job(sandbox, job, |_| {})))
-    {
-        Ok(result) => JobOutcome::from_result(result),
-        Err(panic) => JobOutcome::Failed {
-            reason: format!("the inner loop panicked: {}", panic_message(&panic)),
-        },
-    };
-    JobReport {
-        outcome,
-        wall_seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "unknown panic".to_owned()
-    }
-}
 
 /// Runs jobs on a pool of threads in this process, sharing one sandbox
 /// (engine and component cache). Each job is deterministic from its own
@@ -133,6 +35,10 @@ impl LocalExecutor {
 impl Executor for LocalExecutor {
     fn parallelism(&self) -> usize {
         self.workers
+    }
+
+    fn describe(&self) -> String {
+        format!("local, {} workers", self.workers)
     }
 
     fn run(
@@ -177,42 +83,6 @@ impl Executor for LocalExecutor {
     }
 }
 
-/// An executor the configuration can name (`[executor] kind`, or
-/// `derl run --executor`).
-pub struct ExecutorKind {
-    /// Its name.
-    pub name: &'static str,
-    /// One line for help and docs.
-    pub about: &'static str,
-    /// Builds it for a run with `workers` parallel inner loops (0: one per
-    /// core) in `sandbox`.
-    pub build: fn(&Sandbox, usize) -> anyhow::Result<Box<dyn Executor>>,
-}
-
-/// Every executor, by name.
-pub const EXECUTORS: &[ExecutorKind] = &[ExecutorKind {
-    name: "local",
-    about: "a pool of threads in this process",
-    build: |sandbox, workers| Ok(Box::new(LocalExecutor::new(sandbox.clone(), workers))),
-}];
-
-/// The registered executor called `name`.
-///
-/// # Errors
-/// No executor has that name; the message lists those that do.
-pub fn executor_kind(name: &str) -> anyhow::Result<&'static ExecutorKind> {
-    EXECUTORS
-        .iter()
-        .find(|kind| kind.name == name)
-        .ok_or_else(|| {
-            let known: Vec<&str> = EXECUTORS.iter().map(|kind| kind.name).collect();
-            anyhow::anyhow!(
-                "is `{name}`, which is not an executor (known: {})",
-                known.join(", ")
-            )
-        })
-}
-
 /// Environment and reward instances one job holds at most: one per episode
 /// of a training update or of an evaluation chunk (128), and a few more.
 pub fn instances_per_job(job: &InnerJob) -> usize {
@@ -237,17 +107,8 @@ fn batch_workers(workers: usize, capacity: Option<usize>, jobs: &[InnerJob]) -> 
 mod tests {
     use super::*;
     use crate::inner::{EnvSpec, RewardSpec};
-
-    #[test]
-    fn executors_are_found_by_name_and_an_unknown_one_lists_the_known() {
-        assert_eq!(executor_kind("local").unwrap().name, "local");
-        let Err(error) = executor_kind("ray-cluster") else {
-            panic!("no executor is called ray-cluster");
-        };
-        let error = error.to_string();
-        assert!(error.contains("`ray-cluster`"), "{error}");
-        assert!(error.contains("known: local"), "{error}");
-    }
+    use crate::outer::executor::{Executor, JobOutcome};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn job(reward: &str) -> InnerJob {
         InnerJob {
