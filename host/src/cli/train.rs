@@ -98,8 +98,9 @@ pub struct EvalArgs {
 /// Arguments of `derl inner-loop`.
 #[derive(Args, Debug)]
 pub struct InnerLoopArgs {
-    /// A job file (JSON): environment, reward, budget, seed.
-    #[arg(long)]
+    /// A job file (JSON): environment, reward, budget, seed; `-` reads it
+    /// from standard input.
+    #[arg(long, allow_hyphen_values = true)]
     job: PathBuf,
     /// Write the report here (JSON, schema `derl.inner-loop.report/1`: the
     /// result, or why the reward was invalid, or why the inner loop failed)
@@ -314,9 +315,14 @@ pub(crate) fn inner_loop(args: InnerLoopArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
+/// The job in `path`, or on standard input for `-`.
 fn read_job(path: &std::path::Path) -> anyhow::Result<InnerJob> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .context("cannot read the job from standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid inner-loop job", path.display()))
 }

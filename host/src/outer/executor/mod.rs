@@ -11,10 +11,12 @@
 
 mod command;
 mod local;
+mod ray;
 mod report_file;
 
 pub use command::{CommandExecutor, check_command};
 pub use local::{LocalExecutor, instances_per_job};
+pub use ray::RayExecutor;
 pub use report_file::{EXIT_FAILED, EXIT_INVALID, REPORT_SCHEMA};
 
 use crate::experiment::ExecutorSection;
@@ -148,6 +150,11 @@ pub const EXECUTORS: &[ExecutorKind] = &[
         name: "command",
         about: "any command that reads a job file and writes a report (`executor.command`)",
         build: |section, _, workers| Ok(Box::new(CommandExecutor::new(section, workers)?)),
+    },
+    ExecutorKind {
+        name: "ray",
+        about: "jobs on a Ray cluster through its dashboard's Jobs API (`executor.address`)",
+        build: |section, _, workers| Ok(Box::new(RayExecutor::new(section, workers)?)),
     },
 ];
 
