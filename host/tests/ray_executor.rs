@@ -1,8 +1,8 @@
 //! The Ray executor against a real local Ray head (on loopback): a small
 //! experiment through Ray gives the local run's results byte for byte, an
 //! inner loop killed mid-job is retried without changing its result, an
-//! invalid reward is run once, and an unreachable dashboard is one error
-//! that names it.
+//! invalid reward is run once, a component given by path travels in a
+//! package, and an unreachable dashboard is one error that names it.
 //!
 //! Ray comes from `scripts/setup-ray.sh` (`.venv-ray`), `DERL_RAY` or PATH.
 //! Without it the test says how to install it and passes, except under
@@ -209,6 +209,21 @@ fn inner_loops_on_a_local_ray_head() {
         invalid[0]
     );
     assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+
+    // A component given by path travels in a package (uploaded once for both
+    // jobs) and trains as it does locally.
+    let by_path = InnerJob {
+        env: EnvSpec::named(derl_artifacts::CORRIDOR),
+        ..job("g1", 2)
+    };
+    let sandbox = derl_sandbox::Sandbox::new(derl_sandbox::SandboxConfig::default()).unwrap();
+    let here = derl::outer::run_one(&sandbox, &by_path);
+    assert!(matches!(here.outcome, JobOutcome::Finished(_)), "{here:?}");
+    let remote = RayExecutor::new(&section(&head.address, env!("CARGO_BIN_EXE_derl")), 2)
+        .unwrap()
+        .run(&[by_path.clone(), by_path], &|_, _| {});
+    assert_eq!(remote[0].outcome, here.outcome);
+    assert_eq!(remote[1].outcome, here.outcome);
 
     // An unreachable dashboard is one error naming it, before anything runs.
     let mut unreachable = small_config();

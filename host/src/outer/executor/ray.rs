@@ -21,7 +21,7 @@ use crate::experiment::ExecutorSection;
 use crate::inner::{EnvSpec, InnerJob, RewardSpec};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -45,7 +45,6 @@ pub struct RayExecutor {
     workers: usize,
     run_tag: String,
     next_job: AtomicUsize,
-    uploaded: Mutex<HashSet<String>>,
 }
 
 impl RayExecutor {
@@ -88,7 +87,6 @@ impl RayExecutor {
                     .map_or(0, |d| d.as_millis())
             ),
             next_job: AtomicUsize::new(0),
-            uploaded: Mutex::new(HashSet::new()),
             address,
         };
         let version = executor
@@ -174,16 +172,12 @@ impl RayExecutor {
             derl_sandbox::Digest::of(&zip).to_hex()
         );
         let path = format!("/api/packages/{}", uri.replacen("://", "/", 1));
-        // The check also holds the package on the cluster while the job starts.
-        let known = self.uploaded.lock().is_ok_and(|set| set.contains(&uri));
+        // Asking also holds the package on the cluster while the job starts;
+        // it is uploaded only when the cluster lacks it (once per run).
         if self.request("GET", &path, None).is_err() {
             self.request("PUT", &path, Some(&zip))
                 .context("uploading the job's components")?;
-        } else if !known {
-            tracing::debug!("{uri} is already on the cluster");
-        }
-        if let Ok(mut set) = self.uploaded.lock() {
-            set.insert(uri.clone());
+            tracing::info!("uploaded {uri}");
         }
         Ok((job, Some(uri)))
     }
