@@ -1,5 +1,6 @@
 //! The Ray executor against a real local Ray head (on loopback): a small
-//! experiment through Ray gives the local run's results byte for byte, an
+//! experiment through Ray gives the local run's results byte for byte (also
+//! when Ctrl-C stops it midway and it is resumed: the cluster's jobs stop), an
 //! inner loop killed mid-job is retried without changing its result, an
 //! invalid reward is run once, a component given by path travels in a
 //! package, and an unreachable dashboard is one error that names it.
@@ -78,6 +79,31 @@ fn find_ray() -> Option<PathBuf> {
     on_path
         .is_ok_and(|o| o.status.success())
         .then(|| PathBuf::from("ray"))
+}
+
+/// Derl's jobs on the cluster that are pending or running.
+fn live_jobs(address: &str) -> usize {
+    let Ok(mut response) = ureq::get(&format!("{address}/api/jobs/")).call() else {
+        return 0;
+    };
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let jobs: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+    jobs.iter()
+        .filter(|job| job["metadata"]["derl"] == "inner-loop")
+        .filter(|job| matches!(job["status"].as_str(), Some("PENDING" | "RUNNING")))
+        .count()
+}
+
+/// Waits up to a minute for `done`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn free_port() -> u16 {
@@ -180,6 +206,37 @@ fn inner_loops_on_a_local_ray_head() {
     ]);
     for file in COMPARED {
         assert!(read(&local, file) == read(&run, file), "{file} differs");
+    }
+
+    // Ctrl-C stops the run's jobs on the cluster, and the run resumes to the
+    // same results.
+    let interrupted = ray_dir.join("interrupted");
+    let mut child = common::derl(&[
+        "run",
+        ray_config.to_str().unwrap(),
+        "--out",
+        interrupted.to_str().unwrap(),
+        "--workers",
+        "2",
+    ])
+    .spawn()
+    .unwrap();
+    wait_for("a derl job running on the cluster", || {
+        live_jobs(&head.address) > 0
+    });
+    // SAFETY: sends SIGINT to the child we started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "Ctrl-C stops the run");
+    assert!(message.contains("stopped by Ctrl-C"), "{message}");
+    wait_for("no derl job left running", || live_jobs(&head.address) == 0);
+    run_to_end(&["run", "--resume", interrupted.to_str().unwrap()]);
+    for file in COMPARED {
+        assert!(
+            read(&local, file) == read(&interrupted, file),
+            "{file} differs after Ctrl-C"
+        );
     }
 
     // An inner loop killed mid-job is retried, and its result does not change.
