@@ -211,7 +211,7 @@ fn inner_loops_on_a_local_ray_head() {
     // Ctrl-C stops the run's jobs on the cluster, and the run resumes to the
     // same results.
     let interrupted = ray_dir.join("interrupted");
-    let mut child = common::derl(&[
+    let child = common::derl(&[
         "run",
         ray_config.to_str().unwrap(),
         "--out",
