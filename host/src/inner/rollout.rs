@@ -6,7 +6,7 @@ use crate::plugin::{EnvInstance, EnvironmentPlugin};
 use derl_env_api::{Observation, Split, StepResult};
 use derl_sandbox::PluginError;
 use rand_chacha::ChaCha8Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How an actor picks actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +91,21 @@ pub struct EnvPool {
     plugin: EnvironmentPlugin,
     instances: Vec<EnvInstance>,
     seed: u64,
+    times: RolloutTimes,
+}
+
+/// Where a rollout's time went, summed over every step since the last
+/// [`EnvPool::take_times`] (for the inner-loop benchmark; no result depends
+/// on it).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RolloutTimes {
+    /// Featurizing observations (`Actor::encode_all`).
+    pub encode: Duration,
+    /// The policy's forward pass and the action draw (`Actor::act`).
+    pub act: Duration,
+    /// Environment resets and steps (the guest calls, on up to the actor's
+    /// threads).
+    pub env: Duration,
 }
 
 impl EnvPool {
@@ -100,7 +115,13 @@ impl EnvPool {
             plugin,
             instances: Vec::new(),
             seed,
+            times: RolloutTimes::default(),
         }
+    }
+
+    /// The rollout times since the last call, and a fresh count.
+    pub fn take_times(&mut self) -> RolloutTimes {
+        std::mem::take(&mut self.times)
     }
 
     /// The environment.
@@ -130,11 +151,13 @@ impl EnvPool {
         rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<(Vec<Episode<A::Encoded>>, u64)> {
         self.ensure(jobs.len())?;
+        let resets_started = Instant::now();
         let mut live: Vec<(usize, Observation)> = Vec::with_capacity(jobs.len());
         for (slot, job) in jobs.iter().enumerate() {
             let observation = self.instances[slot].reset(job.split, job.task, job.seed)?;
             live.push((slot, observation));
         }
+        self.times.env += resets_started.elapsed();
         let mut episodes: Vec<Episode<A::Encoded>> = jobs
             .iter()
             .map(|job| Episode {
@@ -146,7 +169,10 @@ impl EnvPool {
         let mut steps = 0u64;
         while !live.is_empty() {
             let observations: Vec<&Observation> = live.iter().map(|(_, o)| o).collect();
+            let encode_started = Instant::now();
             let encoded = actor.encode_all(&observations);
+            let act_started = Instant::now();
+            self.times.encode += act_started - encode_started;
             let choices = match mode {
                 ActMode::Uniform => live
                     .iter()
@@ -154,7 +180,10 @@ impl EnvPool {
                     .collect(),
                 _ => actor.act(&encoded.iter().collect::<Vec<_>>(), mode, rng)?,
             };
+            let step_started = Instant::now();
+            self.times.act += step_started - act_started;
             let results = self.step_live(&live, &choices, actor.threads());
+            self.times.env += step_started.elapsed();
             let mut still_live = Vec::with_capacity(live.len());
             for ((((slot, _), encoded), (action, log_prob)), result) in
                 live.into_iter().zip(encoded).zip(choices).zip(results)

@@ -147,6 +147,7 @@ pub fn train<L: Learner>(
             };
             jobs.extend(std::iter::repeat_n(job, config.group_size as usize));
         }
+        pool.take_times();
         let rollout_started = Instant::now();
         let (episodes, steps) = pool.run(learner, &jobs, ActMode::Sample, &mut rng)?;
         let rollout_seconds = rollout_started.elapsed().as_secs_f64();
@@ -176,13 +177,18 @@ pub fn train<L: Learner>(
         let reward_seconds = reward_started.elapsed().as_secs_f64();
         let update_started = Instant::now();
         let learner_stats = learner.update(&groups, &mut rng)?;
+        let rollout = pool.take_times();
         tracing::debug!(
             update,
             steps,
             rollout_seconds,
+            encode_seconds = rollout.encode.as_secs_f64(),
+            act_seconds = rollout.act.as_secs_f64(),
+            env_seconds = rollout.env.as_secs_f64(),
             reward_seconds,
             update_seconds = update_started.elapsed().as_secs_f64(),
-            "inner-loop update timing (rollout: environment steps and policy forward passes)"
+            "inner-loop update timing (rollout: featurizing, the policy's forward pass and \
+             action draw, environment steps)"
         );
         let count = episodes.len().max(1) as f64;
         let evaluates = config.eval_every > 0

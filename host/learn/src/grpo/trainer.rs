@@ -391,6 +391,7 @@ impl<M: PolicyModel> GrpoTrainer<M> {
             }
         };
         let micros = Self::split(flat, episodes, self.config.microbatch_decisions);
+        let passes_started = std::time::Instant::now();
         let pass = |micro: &Vec<usize>| {
             self.micro_pass(model, flat, micro, &weight, reference_log_probs, device)
         };
@@ -410,7 +411,14 @@ impl<M: PolicyModel> GrpoTrainer<M> {
             )));
         }
         let scale = clip_scale(grad_norm, self.config.max_grad_norm);
+        let optimizer_started = std::time::Instant::now();
         self.optimizer.step(model.parameters(), &gradients, scale)?;
+        tracing::debug!(
+            decisions,
+            forward_backward_seconds = (optimizer_started - passes_started).as_secs_f64(),
+            optimizer_seconds = optimizer_started.elapsed().as_secs_f64(),
+            "grpo minibatch timing"
+        );
         totals.loss += loss;
         totals.grad_norm += grad_norm;
         totals.grad_norm_max = totals.grad_norm_max.max(grad_norm);

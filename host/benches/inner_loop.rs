@@ -1,0 +1,216 @@
+//! The inner loop's speed: fixed household, lab and arith jobs with the
+//! default policy, each on 1 and 2 threads, reporting decisions (environment
+//! steps in training rollouts) per second and per core, where the time goes
+//! (featurizing observations, the policy's forward pass and action draw,
+//! environment steps in Wasm, reward scoring, GRPO forward and backward, the
+//! optimizer step, the rest), and the parallel efficiency of 2 threads.
+//! Then two probes of this machine's limits: f32 matmul GFLOP/s through
+//! candle on one thread, and memory bandwidth (a large copy).
+//!
+//! The phases come from the inner loop's own debug timing events, so the
+//! jobs run exactly as `derl train` runs them. Nothing here is a test:
+//! results are in BENCHMARKS.md with this command.
+//!
+//! Run: `cargo bench -p derl --bench inner_loop` (`-- --quick` for 2 updates)
+
+use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
+use derl_env_api::Split;
+use derl_sandbox::{Sandbox, SandboxConfig};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Seconds per named field, summed over every timing event.
+#[derive(Clone, Default)]
+struct Phases(Arc<Mutex<BTreeMap<&'static str, f64>>>);
+
+impl Phases {
+    fn take(&self) -> BTreeMap<&'static str, f64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+struct Adder<'a>(&'a mut BTreeMap<&'static str, f64>);
+
+impl Visit for Adder<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        *self.0.entry(field.name()).or_default() += value;
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        *self.0.entry(field.name()).or_default() += value as f64;
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        *self.0.entry(field.name()).or_default() += value as f64;
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Phases {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut sums = self.0.lock().unwrap();
+        let mut fields = BTreeMap::new();
+        event.record(&mut Adder(&mut fields));
+        let prefix = if fields.contains_key("forward_backward_seconds") {
+            "grpo."
+        } else if fields.contains_key("rollout_seconds") {
+            "update."
+        } else {
+            return;
+        };
+        for (name, value) in fields {
+            let key: &'static str = Box::leak(format!("{prefix}{name}").into_boxed_str());
+            *sums.entry(key).or_default() += value;
+        }
+    }
+}
+
+/// One fixed job: `env` with its shaped reward, the default policy, 16
+/// tasks x 8 episodes per update, no evaluation beyond a token one.
+fn job(
+    env: &str,
+    settings: &[(&str, &str)],
+    reward: &str,
+    updates: u32,
+    threads: usize,
+) -> InnerJob {
+    let mut policy = PolicyConfig::default();
+    policy.grpo.threads = threads;
+    InnerJob {
+        env: EnvSpec {
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..EnvSpec::named(env)
+        },
+        reward: RewardSpec::Program(reward.into()),
+        inner: InnerConfig {
+            updates,
+            eval_episodes: 1,
+            eval_every: 0,
+            ..InnerConfig::default()
+        },
+        policy,
+        seed: 0,
+        warm_start: None,
+        eval_splits: vec![Split::Validation],
+        checkpoint: None,
+    }
+}
+
+fn matmul_gflops() -> f64 {
+    use candle_core::{Device, Tensor};
+    let n = 512;
+    let a = Tensor::ones((n, n), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let b = Tensor::ones((n, n), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let _ = a.matmul(&b).unwrap();
+    let reps = 20;
+    let started = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(a.matmul(&b).unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    2.0 * (n * n * n) as f64 * reps as f64 / seconds / 1e9
+}
+
+fn copy_gib_per_second() -> f64 {
+    let bytes = 256 << 20;
+    let source = vec![1u8; bytes];
+    let mut target = vec![0u8; bytes];
+    target.copy_from_slice(&source);
+    let reps = 8;
+    let started = Instant::now();
+    for _ in 0..reps {
+        target.copy_from_slice(std::hint::black_box(&source));
+        std::hint::black_box(&target);
+    }
+    // A copy reads and writes every byte.
+    2.0 * (bytes * reps) as f64 / started.elapsed().as_secs_f64() / (1u64 << 30) as f64
+}
+
+fn main() {
+    // As the derl binary runs: freed tensor memory kept for reuse, one
+    // candle thread per policy.
+    derl_learn::allocator::keep_freed_memory();
+    // SAFETY: no other thread runs yet.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    let quick = std::env::args().any(|arg| arg == "--quick");
+    let updates = if quick { 2 } else { 6 };
+    let phases = Phases::default();
+    // Only the two timing events: every other crate's trace events stay off.
+    let timing = tracing_subscriber::filter::Targets::new()
+        .with_target("derl::inner::train", tracing::Level::DEBUG)
+        .with_target("derl_learn::grpo::trainer", tracing::Level::DEBUG);
+    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
+        phases.clone(),
+        timing,
+    ));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+    let cases = [
+        ("household", vec![], "success + 0.5*progress"),
+        ("lab", vec![], "success + 0.5*progress"),
+        ("arith", vec![], "outcome + 0.5*loose_outcome"),
+    ];
+    println!(
+        "{updates} GRPO updates of 16 tasks x 8 episodes per job, seed 0, default policy, release build\n"
+    );
+    println!(
+        "| environment | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (env, settings, reward) in &cases {
+        let settings: Vec<(&str, &str)> = settings.clone();
+        let mut one_thread_rate = None;
+        for threads in [1usize, 2] {
+            let job = job(env, &settings, reward, updates, threads);
+            phases.take();
+            run_job(&sandbox, &job, |_| {}).expect("the job runs");
+            let sums = phases.take();
+            let get = |key: &str| sums.get(key).copied().unwrap_or(0.0);
+            let decisions = get("update.steps");
+            let training = get("update.rollout_seconds")
+                + get("update.reward_seconds")
+                + get("update.update_seconds");
+            let rate = decisions / training;
+            let parts = [
+                get("update.encode_seconds"),
+                get("update.act_seconds"),
+                get("update.env_seconds"),
+                get("update.reward_seconds"),
+                get("grpo.forward_backward_seconds"),
+                get("grpo.optimizer_seconds"),
+            ];
+            let other = (training - parts.iter().sum::<f64>()).max(0.0);
+            let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / training);
+            let efficiency = match one_thread_rate {
+                None => {
+                    one_thread_rate = Some(rate);
+                    "-".to_owned()
+                }
+                Some(one) => format!("{:.2}", rate / one / threads as f64),
+            };
+            println!(
+                "| {env} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} |",
+                rate / threads as f64,
+                share(parts[0]),
+                share(parts[1]),
+                share(parts[2]),
+                share(parts[3]),
+                share(parts[4]),
+                share(parts[5]),
+                share(other),
+            );
+        }
+    }
+    println!(
+        "\nwall s: training only (rollouts, reward, GRPO), without loading and the final evaluation"
+    );
+    println!(
+        "\nmachine: f32 matmul 512x512 on one thread {:.1} GFLOP/s; memory copy {:.1} GiB/s (read + write)",
+        matmul_gflops(),
+        copy_gib_per_second()
+    );
+}
