@@ -141,7 +141,8 @@ pub struct ExperimentSection {
     pub name: String,
     /// The seed every other seed is derived from. Default 0.
     pub seed: u64,
-    /// Methods compared, in report order. Default: all six.
+    /// Methods compared, in report order. Default: DERL, DERL-pop and the
+    /// four baselines.
     pub methods: Vec<Method>,
     /// Inner loops run at once (0: one per available core). Results do not
     /// depend on it. Default 0.
@@ -153,7 +154,7 @@ impl Default for ExperimentSection {
         ExperimentSection {
             name: "experiment".into(),
             seed: 0,
-            methods: Method::all().to_vec(),
+            methods: crate::outer::methods::DEFAULT_METHODS.to_vec(),
             workers: 0,
         }
     }
@@ -790,7 +791,10 @@ mod tests {
         let config = parse("[env]\ncomponent = \"corridor\"\n").unwrap();
         assert_eq!(config, ExperimentConfig::with_env("corridor"));
         assert_eq!(config.meta.grpo.kl_coef, 0.05);
-        assert_eq!(config.experiment.methods, Method::all().to_vec());
+        assert_eq!(
+            config.experiment.methods,
+            crate::outer::methods::DEFAULT_METHODS.to_vec()
+        );
     }
 
     #[test]

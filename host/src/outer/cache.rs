@@ -94,7 +94,7 @@ impl Outcome {
 /// The cache key of the inner loop a metrics row of `config`'s run records.
 pub(crate) fn row_key(config: &ExperimentConfig, row: &MetricRow) -> String {
     let splits = match row.phase {
-        Phase::Search => vec![config.outer.score_split],
+        Phase::Search => row.method.search_splits(config),
         Phase::Final => config.final_eval.splits.clone(),
     };
     cache_key(

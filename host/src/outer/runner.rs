@@ -339,7 +339,7 @@ impl<'a> Runner<'a> {
                         work.join(method.name())
                             .join(format!("p{index}-s{seed_index}"))
                     }),
-                    splits: vec![self.config.outer.score_split],
+                    splits: method.search_splits(&self.config),
                 });
             }
         }

@@ -15,6 +15,7 @@
 
 pub mod charts;
 pub mod html;
+pub mod landscape;
 pub mod series;
 
 use crate::experiment::{ExperimentConfig, write_atomic};
@@ -259,6 +260,16 @@ pub fn markdown(records: &RunRecords) -> String {
         }
     }
     text.push_str(&search_cost(records));
+    let primitives = records
+        .manifest
+        .as_ref()
+        .map(|m| m.environment.primitives.clone())
+        .unwrap_or_default();
+    text.push_str(&landscape::markdown(
+        &records.config,
+        &records.metrics,
+        &primitives,
+    ));
     text
 }
 

@@ -1,6 +1,9 @@
 //! What the binary's integration tests share: a small experiment and a way
 //! to run `derl`.
 
+// Each test crate includes this module and uses part of it.
+#![allow(dead_code)]
+
 use derl::experiment::{ExperimentConfig, ScoreMode};
 use derl_env_api::Split;
 use std::path::{Path, PathBuf};

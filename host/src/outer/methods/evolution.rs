@@ -1,7 +1,7 @@
 //! The black-box baseline: (mu+lambda) evolution over the Meta-Optimizer's
 //! grammar, no gradient.
 
-use super::{MethodContext, MethodKind, SearchMethod, Strategy};
+use super::{MethodContext, MethodKind, SearchMethod, SearchSplits, Strategy};
 use anyhow::Context;
 use derl_meta::{Evolution, EvolutionState};
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +19,7 @@ pub(super) const EVOLUTION: MethodKind = MethodKind {
         restore,
         hand_over: None,
     },
+    search_splits: SearchSplits::ScoreSplit,
 };
 
 /// A population and the group proposed last, awaiting its scores.

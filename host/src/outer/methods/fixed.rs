@@ -1,7 +1,7 @@
 //! The fixed-program baselines: one program from the environment's
 //! primitives, no search.
 
-use super::{MethodKind, Strategy};
+use super::{MethodKind, SearchSplits, Strategy};
 
 /// Outcome-only: the success primitive alone.
 pub(super) const OUTCOME_ONLY: MethodKind = MethodKind {
@@ -9,6 +9,7 @@ pub(super) const OUTCOME_ONLY: MethodKind = MethodKind {
     stream: 3,
     about: "the environment's success primitive alone",
     strategy: Strategy::Fixed(|env| env.outcome_program()),
+    search_splits: SearchSplits::ScoreSplit,
 };
 
 /// The equal-weight heuristic.
@@ -17,4 +18,5 @@ pub(super) const HEURISTIC: MethodKind = MethodKind {
     stream: 4,
     about: "the equal-weight sum of every primitive",
     strategy: Strategy::Fixed(|env| env.heuristic_program()),
+    search_splits: SearchSplits::ScoreSplit,
 };

@@ -2,7 +2,7 @@
 //! scores), DERL-pop (the same, with inner loops that continue the previous
 //! iteration's best policy) and untrained sampling (never updated).
 
-use super::{HandOver, MethodContext, MethodKind, SearchMethod, Strategy};
+use super::{HandOver, MethodContext, MethodKind, SearchMethod, SearchSplits, Strategy};
 use anyhow::Context;
 use derl_learn::{GrpoConfig, GrpoTrainer, PolicyModel};
 use derl_meta::{MetaOptimizer, SampledProgram};
@@ -22,6 +22,7 @@ pub(super) const DERL: MethodKind = MethodKind {
         restore: restore_trained,
         hand_over: None,
     },
+    search_splits: SearchSplits::ScoreSplit,
 };
 
 /// DERL-pop.
@@ -36,6 +37,7 @@ pub(super) const DERL_POP: MethodKind = MethodKind {
             updates: |config| config.derl_pop.updates,
         }),
     },
+    search_splits: SearchSplits::ScoreSplit,
 };
 
 /// Untrained sampling.
@@ -48,6 +50,7 @@ pub(super) const UNTRAINED: MethodKind = MethodKind {
         restore: restore_untrained,
         hand_over: None,
     },
+    search_splits: SearchSplits::ScoreSplit,
 };
 
 /// A Meta-Optimizer and, when it learns, its GRPO trainer (KL reference:

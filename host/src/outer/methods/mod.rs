@@ -12,9 +12,12 @@
 //! - [`meta`]: the Meta-Optimizer methods: DERL, DERL-pop, untrained sampling.
 //! - [`evolution`]: the (mu+lambda) black-box baseline.
 //! - [`fixed`]: outcome-only and the equal-weight heuristic.
+//! - [`landscape`]: a fixed panel of programs, every one trained, to see
+//!   whether a reward search has anything to find.
 
 mod evolution;
 mod fixed;
+pub mod landscape;
 mod meta;
 
 use super::env_info::EnvInfo;
@@ -83,6 +86,18 @@ pub struct MethodKind {
     pub about: &'static str,
     /// How it produces programs.
     pub strategy: Strategy,
+    /// Which splits its search inner loops evaluate.
+    pub search_splits: SearchSplits,
+}
+
+/// The splits a method's search inner loops evaluate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchSplits {
+    /// `outer.score_split` alone, which scores the program.
+    ScoreSplit,
+    /// Every split of the final evaluation (`final.splits`); the score is
+    /// still success on `outer.score_split`.
+    FinalSplits,
 }
 
 /// A method of the registry: a cheap handle, compared, ordered and hashed
@@ -92,6 +107,19 @@ pub struct Method(&'static MethodKind);
 
 /// Every method, in the default report order.
 pub const REGISTRY: &[Method] = &[
+    Method::DERL,
+    Method::DERL_POP,
+    Method::OUTCOME_ONLY,
+    Method::HEURISTIC,
+    Method::EVOLUTION,
+    Method::UNTRAINED,
+    Method::LANDSCAPE,
+];
+
+/// The methods an experiment compares when its config names none: DERL,
+/// DERL-pop and the four baselines (not the landscape, which is a study of
+/// its own).
+pub const DEFAULT_METHODS: &[Method] = &[
     Method::DERL,
     Method::DERL_POP,
     Method::OUTCOME_ONLY,
@@ -113,6 +141,8 @@ impl Method {
     pub const EVOLUTION: Method = Method(&evolution::EVOLUTION);
     /// Samples from the initial Meta-Optimizer, never updated.
     pub const UNTRAINED: Method = Method(&meta::UNTRAINED);
+    /// A fixed panel of programs, each trained (see [`landscape`]).
+    pub const LANDSCAPE: Method = Method(&landscape::LANDSCAPE);
 
     /// Every registered method, in the default report order.
     pub fn all() -> &'static [Method] {
@@ -157,6 +187,14 @@ impl Method {
         match &self.0.strategy {
             Strategy::Fixed(program) => Some(program(env)),
             Strategy::Search { .. } => None,
+        }
+    }
+
+    /// The splits its search inner loops evaluate under `config`.
+    pub fn search_splits(self, config: &ExperimentConfig) -> Vec<derl_env_api::Split> {
+        match self.0.search_splits {
+            SearchSplits::ScoreSplit => vec![config.outer.score_split],
+            SearchSplits::FinalSplits => config.final_eval.splits.clone(),
         }
     }
 
@@ -415,5 +453,7 @@ mod tests {
             .map(|m| m.name())
             .collect();
         assert_eq!(handing_over, ["derl_pop"]);
+        assert!(!DEFAULT_METHODS.contains(&Method::LANDSCAPE));
+        assert_eq!(DEFAULT_METHODS.len() + 1, REGISTRY.len());
     }
 }
