@@ -4,8 +4,7 @@
 //! the better of outcome-only and the equal-weight sum, with its interval.
 
 use crate::experiment::{ExperimentConfig, Method, ScoreMode};
-use crate::outer::methods::landscape::fixed_panel_heads;
-use crate::outer::{MetricRow, Phase};
+use crate::outer::{EnvInfo, MetricRow, Phase};
 use derl_env_api::Split;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -127,7 +126,8 @@ pub fn landscape(
 }
 
 /// The landscape section of `report.md`; empty without landscape rows.
-pub fn markdown(config: &ExperimentConfig, metrics: &[MetricRow], primitives: &[String]) -> String {
+/// The headroom needs the run's environment (`manifest.json`).
+pub fn markdown(config: &ExperimentConfig, metrics: &[MetricRow], env: Option<&EnvInfo>) -> String {
     let table = landscape(config, metrics);
     if table.is_empty() {
         return String::new();
@@ -170,10 +170,12 @@ pub fn markdown(config: &ExperimentConfig, metrics: &[MetricRow], primitives: &[
         }
         text.push('\n');
     }
-    let (outcome, heuristic) = fixed_panel_heads(primitives);
-    for &split in splits {
-        if let Some(line) = headroom(&table, split, primitives, &outcome, &heuristic) {
-            text.push_str(&line);
+    if let Some(env) = env {
+        let (outcome, heuristic) = (env.outcome_program(), env.heuristic_program());
+        for &split in splits {
+            if let Some(line) = headroom(&table, split, &env.primitives, &outcome, &heuristic) {
+                text.push_str(&line);
+            }
         }
     }
     text

@@ -260,15 +260,10 @@ pub fn markdown(records: &RunRecords) -> String {
         }
     }
     text.push_str(&search_cost(records));
-    let primitives = records
-        .manifest
-        .as_ref()
-        .map(|m| m.environment.primitives.clone())
-        .unwrap_or_default();
     text.push_str(&landscape::markdown(
         &records.config,
         &records.metrics,
-        &primitives,
+        records.manifest.as_ref().map(|m| &m.environment),
     ));
     text
 }

@@ -10,7 +10,6 @@ use crate::inner::InnerJob;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -167,33 +166,9 @@ impl Executor for CommandExecutor {
         jobs: &[InnerJob],
         on_done: &(dyn Fn(usize, &JobReport) + Sync),
     ) -> Vec<JobReport> {
-        let next = AtomicUsize::new(0);
-        let slots: Mutex<Vec<Option<JobReport>>> = Mutex::new(vec![None; jobs.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.workers.min(jobs.len()).max(1) {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(index) else { break };
-                        let report = with_retries(self.retries, || self.attempt(job));
-                        on_done(index, &report);
-                        if let Ok(mut slots) = slots.lock() {
-                            slots[index] = Some(report);
-                        }
-                    }
-                });
-            }
-        });
-        slots
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .into_iter()
-            .map(|slot| {
-                slot.unwrap_or_else(|| {
-                    JobReport::failed("the worker running this job stopped", 0.0)
-                })
-            })
-            .collect()
+        super::run_pool(jobs, self.workers, on_done, |job| {
+            with_retries(self.retries, || self.attempt(job))
+        })
     }
 
     fn describe(&self) -> String {

@@ -1,10 +1,8 @@
 //! The local executor: a pool of threads in this process sharing one sandbox.
 
-use super::{Executor, JobOutcome, JobReport, run_one};
+use super::{Executor, JobReport, run_one};
 use crate::inner::InnerJob;
 use derl_sandbox::Sandbox;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs jobs on a pool of threads in this process, sharing one sandbox
 /// (engine and component cache). Each job is deterministic from its own
@@ -46,40 +44,10 @@ impl Executor for LocalExecutor {
         jobs: &[InnerJob],
         on_done: &(dyn Fn(usize, &JobReport) + Sync),
     ) -> Vec<JobReport> {
-        let next = AtomicUsize::new(0);
-        let slots: Mutex<Vec<Option<JobReport>>> = Mutex::new(vec![None; jobs.len()]);
         let config = self.sandbox.config();
         let capacity = config.pooling.then_some(config.pool_instances as usize);
         let workers = batch_workers(self.workers, capacity, jobs);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(index) else { break };
-                        let report = run_one(&self.sandbox, job);
-                        on_done(index, &report);
-                        if let Ok(mut slots) = slots.lock() {
-                            slots[index] = Some(report);
-                        }
-                    }
-                });
-            }
-        });
-        let slots = slots
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner());
-        slots
-            .into_iter()
-            .map(|slot| {
-                slot.unwrap_or_else(|| JobReport {
-                    outcome: JobOutcome::Failed {
-                        reason: "the worker running this job stopped".into(),
-                    },
-                    wall_seconds: 0.0,
-                })
-            })
-            .collect()
+        super::run_pool(jobs, workers, on_done, |job| run_one(&self.sandbox, job))
     }
 }
 

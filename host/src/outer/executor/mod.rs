@@ -91,6 +91,45 @@ pub trait Executor: Sync {
     }
 }
 
+/// Runs `run_job` on every job from `workers` threads (at least one, at most
+/// one per job), each taking the next job as it finishes one; calls
+/// `on_done` as each job ends and returns the reports in job order. The
+/// shared loop of the executors.
+pub(crate) fn run_pool(
+    jobs: &[InnerJob],
+    workers: usize,
+    on_done: &(dyn Fn(usize, &JobReport) + Sync),
+    run_job: impl Fn(&InnerJob) -> JobReport + Sync,
+) -> Vec<JobReport> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<JobReport>>> = Mutex::new(vec![None; jobs.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(jobs.len()).max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    let report = run_job(job);
+                    on_done(index, &report);
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[index] = Some(report);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| JobReport::failed("the worker running this job stopped", 0.0))
+        })
+        .collect()
+}
+
 /// Runs one job in `sandbox`, timing it and turning a panic into
 /// [`JobOutcome::Failed`].
 pub fn run_one(sandbox: &Sandbox, job: &InnerJob) -> JobReport {

@@ -24,7 +24,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -289,42 +288,17 @@ impl Executor for RayExecutor {
     ) -> Vec<JobReport> {
         let _guard = CtrlC::watch();
         let cancelled = AtomicBool::new(false);
-        let next = AtomicUsize::new(0);
-        let slots: Mutex<Vec<Option<JobReport>>> = Mutex::new(vec![None; jobs.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.workers.min(jobs.len()).max(1) {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(index) else { break };
-                        let report = if cancelled.load(Ordering::Relaxed) {
-                            JobReport::failed("not submitted: the run was stopped by Ctrl-C", 0.0)
-                        } else {
-                            with_retries(self.retries, || {
-                                if cancelled.load(Ordering::Relaxed) {
-                                    return JobReport::failed("stopped by Ctrl-C", 0.0);
-                                }
-                                self.attempt(job, &cancelled)
-                            })
-                        };
-                        on_done(index, &report);
-                        if let Ok(mut slots) = slots.lock() {
-                            slots[index] = Some(report);
-                        }
-                    }
-                });
+        super::run_pool(jobs, self.workers, on_done, |job| {
+            if cancelled.load(Ordering::Relaxed) {
+                return JobReport::failed("not submitted: the run was stopped by Ctrl-C", 0.0);
             }
-        });
-        slots
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .into_iter()
-            .map(|slot| {
-                slot.unwrap_or_else(|| {
-                    JobReport::failed("the worker running this job stopped", 0.0)
-                })
+            with_retries(self.retries, || {
+                if cancelled.load(Ordering::Relaxed) {
+                    return JobReport::failed("stopped by Ctrl-C", 0.0);
+                }
+                self.attempt(job, &cancelled)
             })
-            .collect()
+        })
     }
 
     fn describe(&self) -> String {

@@ -127,18 +127,6 @@ impl SearchMethod for Landscape {
     }
 }
 
-/// Outcome-only's and the heuristic's programs over `primitives` (the
-/// baselines the headroom is measured against).
-pub fn fixed_panel_heads(primitives: &[String]) -> (String, String) {
-    let env = EnvInfo {
-        component: String::new(),
-        sha256: String::new(),
-        primitives: primitives.to_vec(),
-        splits: Vec::new(),
-    };
-    (env.outcome_program(), env.heuristic_program())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
