@@ -1,4 +1,5 @@
-//! Environments bundled into the `derl` binary, addressable by name.
+//! Environments and text-primitives extractors bundled into the `derl`
+//! binary, addressable by name.
 
 /// A bundled environment component.
 pub struct Bundled {
@@ -36,4 +37,28 @@ pub fn environment(name: &str) -> Option<&'static Bundled> {
 /// Names of the bundled environments, for messages.
 pub fn environment_names() -> Vec<&'static str> {
     ENVIRONMENTS.iter().map(|b| b.name).collect()
+}
+
+/// A bundled text-primitives extractor component.
+pub struct BundledExtractor {
+    /// The name used in the Python package (`primitives="math"`).
+    pub name: &'static str,
+    /// The component's bytes.
+    pub bytes: &'static [u8],
+}
+
+/// Every bundled text-primitives extractor.
+pub const EXTRACTORS: &[BundledExtractor] = &[BundledExtractor {
+    name: "math",
+    bytes: derl_artifacts::MATH_EXTRACTOR_BYTES,
+}];
+
+/// The bundled extractor called `name`.
+pub fn extractor(name: &str) -> Option<&'static BundledExtractor> {
+    EXTRACTORS.iter().find(|b| b.name == name)
+}
+
+/// Names of the bundled extractors, for messages.
+pub fn extractor_names() -> Vec<&'static str> {
+    EXTRACTORS.iter().map(|b| b.name).collect()
 }

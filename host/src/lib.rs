@@ -17,5 +17,6 @@ pub mod outer;
 pub mod plugin;
 pub mod python_reward;
 pub mod report;
+pub mod text_reward;
 
 pub use derl_sandbox as sandbox;

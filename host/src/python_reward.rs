@@ -87,8 +87,9 @@ const PYTHON_KEYWORDS: [&str; 35] = [
     "with", "yield",
 ];
 
-const TYPES_WIT: &str = include_str!("../../wit/v0.2.0/types.wit");
-const WORLDS_WIT: &str = include_str!("../../wit/v0.2.0/worlds.wit");
+const TYPES_WIT: &str = include_str!("../../wit/v0.3.0/types.wit");
+const TEXT_WIT: &str = include_str!("../../wit/v0.3.0/text.wit");
+const WORLDS_WIT: &str = include_str!("../../wit/v0.3.0/worlds.wit");
 
 /// Limits for Python reward programs. CPython needs more than the defaults
 /// made for compiled Meta-Rewards: its pre-initialised heap is about 25 MiB
@@ -270,6 +271,7 @@ pub fn build_with(
     let adapter_dir = staging.path().join("adapter");
     let component = staging.path().join("reward.wasm");
     write(&wit_dir.join("types.wit"), TYPES_WIT)?;
+    write(&wit_dir.join("text.wit"), TEXT_WIT)?;
     write(&wit_dir.join("worlds.wit"), WORLDS_WIT)?;
     write(
         &adapter_dir.join(format!("{ADAPTER_MODULE}.py")),

@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str, bool)] = &[
     ("lab-plugin", "LAB", true),
     ("arith-plugin", "ARITH", true),
     ("reward-running-max-plugin", "REWARD_RUNNING_MAX", false),
+    ("math-extractor", "MATH_EXTRACTOR", true),
     ("hostile-env", "HOSTILE_ENV", false),
     ("hostile-flood", "HOSTILE_FLOOD", false),
     ("hostile-reward", "HOSTILE_REWARD", false),

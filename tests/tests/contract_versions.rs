@@ -1,6 +1,6 @@
 //! The versioned contract: every released WIT folder stays frozen, and a
 //! component built against an older version keeps loading, passing the
-//! conformance check and training exactly as its 0.2.0 twin does.
+//! conformance check and training exactly as its latest twin does.
 
 use derl::conformance::{CheckConfig, check_environment};
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
@@ -27,6 +27,14 @@ fn released_wit_folders_are_frozen() {
         (
             "v0.1.0/worlds.wit",
             "8d52a749b62b5c5ec9c394d96ffe6ab43eb8b77eb1ed7905207a8cbbf85c9abd",
+        ),
+        (
+            "v0.2.0/types.wit",
+            "c7541cdf1ab8909543066e30a4a1452faf50ffb860d1b2e1326e69584da98f14",
+        ),
+        (
+            "v0.2.0/worlds.wit",
+            "6cd7d995f07a0bb82ef14a947d5c5614e8b2231a82cddd859ebc1b242113d573",
         ),
     ] {
         assert_eq!(
@@ -79,10 +87,10 @@ fn a_0_1_0_component_loads_and_its_first_sentence_becomes_the_task() {
 }
 
 /// The same corridor built against 0.1.0 (task inside the text) and against
-/// 0.2.0 (task in its own field) trains to the same numbers: the conversion
+/// the latest version (task in its own field) trains to the same numbers: the conversion
 /// hands the policy the same words in the same order.
 #[test]
-fn a_0_1_0_component_trains_exactly_as_its_0_2_0_twin() {
+fn a_0_1_0_component_trains_exactly_as_its_latest_twin() {
     let job = |component: &str| InnerJob {
         env: EnvSpec::named(component),
         reward: RewardSpec::Program("success + 0.5*has_key".into()),
@@ -104,4 +112,87 @@ fn a_0_1_0_component_trains_exactly_as_its_0_2_0_twin() {
     assert_eq!(legacy.evaluation, latest.evaluation);
     assert_eq!(legacy.last_update, latest.last_update);
     assert_eq!(legacy.env_steps, latest.env_steps);
+}
+
+/// The path of a frozen artefact of tests/fixtures/contract-0.2.0/.
+fn fixture_path(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("contract-0.2.0")
+        .join(name);
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
+/// The bytes of a frozen artefact of tests/fixtures/contract-0.2.0/.
+fn fixture_0_2_0(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn exports(bytes: &[u8]) -> Vec<String> {
+    sandbox().load(bytes).unwrap().exports(sandbox())
+}
+
+/// The corridor as built against 0.2.0 (before 0.3.0 added the
+/// text-primitives world) still loads, passes the conformance check, and
+/// trains to exactly the numbers of today's corridor built against 0.3.0.
+#[test]
+fn a_0_2_0_environment_loads_and_trains_exactly_as_its_0_3_0_twin() {
+    let bytes = fixture_0_2_0("corridor.wasm");
+    assert!(exports(&bytes).contains(&contract::interface("environment", "0.2.0")));
+    let frozen = EnvironmentPlugin::load(sandbox(), &bytes, &[], &EnvLimits::default()).unwrap();
+    assert_eq!(frozen.contract_version(), "0.2.0");
+    let latest = load(derl_artifacts::CORRIDOR);
+    assert_eq!(latest.contract_version(), "0.3.0");
+    assert_eq!(frozen.info(), latest.info());
+    let report = check_environment(&frozen, &CheckConfig::default());
+    assert!(report.passed(), "{}", report.render());
+
+    let job = |component: &str| InnerJob {
+        env: EnvSpec::named(component),
+        reward: RewardSpec::Program("success + 0.5*has_key".into()),
+        inner: InnerConfig {
+            updates: 3,
+            tasks_per_update: 4,
+            group_size: 4,
+            eval_episodes: 16,
+            eval_every: 0,
+        },
+        policy: PolicyConfig::default(),
+        seed: 11,
+        warm_start: None,
+        eval_splits: vec![Split::Validation, Split::Ood],
+        checkpoint: None,
+    };
+    let old = run_job(sandbox(), &job(&fixture_path("corridor.wasm")), |_| {}).unwrap();
+    let new = run_job(sandbox(), &job(derl_artifacts::CORRIDOR), |_| {}).unwrap();
+    assert_eq!(old.evaluation, new.evaluation);
+    assert_eq!(old.last_update, new.last_update);
+}
+
+/// A reward component built against 0.2.0 scores exactly as the same
+/// source built against 0.3.0.
+#[test]
+fn a_0_2_0_reward_component_scores_exactly_as_its_0_3_0_twin() {
+    use derl::plugin::RewardProgram;
+    use derl_sandbox::Limits;
+    let bytes = fixture_0_2_0("reward_running_max.wasm");
+    assert!(exports(&bytes).contains(&contract::interface("reward", "0.2.0")));
+    let frozen = RewardProgram::load(sandbox(), &bytes, Limits::default()).unwrap();
+    let latest = RewardProgram::load(
+        sandbox(),
+        &component(derl_artifacts::REWARD_RUNNING_MAX),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(
+        exports(&component(derl_artifacts::REWARD_RUNNING_MAX))
+            .contains(&contract::interface("reward", "0.3.0"))
+    );
+    let values = [0.0, 0.5, 1.0, 0.25, 0.75, 0.125];
+    assert_eq!(frozen.info(), latest.info());
+    assert_eq!(
+        frozen.score(3, &values).unwrap(),
+        latest.score(3, &values).unwrap()
+    );
 }

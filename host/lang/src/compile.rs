@@ -15,8 +15,9 @@ use wit_parser::{Resolve, SourceMap, WorldId};
 
 /// The latest WIT contract (`derl_env_api::contract::VERSION`), embedded so the
 /// crate needs no files at run time.
-const TYPES_WIT: &str = include_str!("../../../wit/v0.2.0/types.wit");
-const WORLDS_WIT: &str = include_str!("../../../wit/v0.2.0/worlds.wit");
+const TYPES_WIT: &str = include_str!("../../../wit/v0.3.0/types.wit");
+const TEXT_WIT: &str = include_str!("../../../wit/v0.3.0/text.wit");
+const WORLDS_WIT: &str = include_str!("../../../wit/v0.3.0/worlds.wit");
 const WORLD: &str = "reward-program";
 use derl_env_api::contract::REWARD_INTERFACE;
 
@@ -66,6 +67,7 @@ fn reward_world() -> Result<&'static (Resolve, WorldId), CompileError> {
         .get_or_init(|| {
             let mut sources = SourceMap::new();
             sources.push_str("wit/types.wit", TYPES_WIT);
+            sources.push_str("wit/text.wit", TEXT_WIT);
             sources.push_str("wit/worlds.wit", WORLDS_WIT);
             let group = sources.parse().map_err(|(_, e)| e.to_string())?;
             let mut resolve = Resolve::new();

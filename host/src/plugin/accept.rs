@@ -8,7 +8,7 @@
 //! larger than a budget, `InvalidOutput` when it breaks the contract; each
 //! message names the field.
 
-use derl_env_api::{EnvInfo, Observation, PrimitiveSpec, Split, StepResult};
+use derl_env_api::{EnvInfo, ExtractorInfo, Observation, PrimitiveSpec, Split, StepResult};
 use derl_sandbox::PluginErrorKind;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -113,21 +113,7 @@ impl HostBudgets {
     /// # Errors
     /// `OverBudget` or `InvalidOutput` naming the field.
     pub fn check_info(&self, info: &EnvInfo) -> Result<(), PluginErrorKind> {
-        within("bytes of info.name", self.name_bytes, info.name.len())?;
-        within("bytes of info.version", self.name_bytes, info.version.len())?;
-        within(
-            "bytes of info.description",
-            self.description_bytes,
-            info.description.len(),
-        )?;
-        if info.name.trim().is_empty() || has_control(&info.name) {
-            return Err(invalid(
-                "info.name is empty or holds control characters".into(),
-            ));
-        }
-        if has_control(&info.version) {
-            return Err(invalid("info.version holds control characters".into()));
-        }
+        self.check_identity(&info.name, &info.version, &info.description)?;
         self.check_primitive_specs(&info.primitives)?;
         if info.splits.is_empty() {
             return Err(invalid(
@@ -144,6 +130,41 @@ impl HostBudgets {
             info.feature_count as usize,
         )?;
         self.check_step_limits(info)
+    }
+
+    /// Checks a text-primitives extractor's info, once, at load: as
+    /// [`HostBudgets::check_info`] checks an environment's name, version,
+    /// description and primitives.
+    ///
+    /// # Errors
+    /// `OverBudget` or `InvalidOutput` naming the field.
+    pub fn check_extractor_info(&self, info: &ExtractorInfo) -> Result<(), PluginErrorKind> {
+        self.check_identity(&info.name, &info.version, &info.description)?;
+        self.check_primitive_specs(&info.primitives)
+    }
+
+    fn check_identity(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<(), PluginErrorKind> {
+        within("bytes of info.name", self.name_bytes, name.len())?;
+        within("bytes of info.version", self.name_bytes, version.len())?;
+        within(
+            "bytes of info.description",
+            self.description_bytes,
+            description.len(),
+        )?;
+        if name.trim().is_empty() || has_control(name) {
+            return Err(invalid(
+                "info.name is empty or holds control characters".into(),
+            ));
+        }
+        if has_control(version) {
+            return Err(invalid("info.version holds control characters".into()));
+        }
+        Ok(())
     }
 
     fn check_primitive_specs(&self, specs: &[PrimitiveSpec]) -> Result<(), PluginErrorKind> {

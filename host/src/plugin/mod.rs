@@ -1,10 +1,11 @@
-//! Host-side wrappers of the two plugin worlds: environments and reward
-//! programs, plus inspection of an arbitrary component.
+//! Host-side wrappers of the plugin worlds: environments, reward programs
+//! and text-primitives extractors, plus inspection of an arbitrary component.
 
 pub mod accept;
 pub mod environment;
 pub mod inspect;
 pub mod reward;
+pub mod text;
 pub mod versions;
 
 pub use accept::HostBudgets;
@@ -12,6 +13,7 @@ pub use derl_env_api::contract::{ENVIRONMENT_INTERFACE, REWARD_INTERFACE};
 pub use environment::{EnvInstance, EnvLimits, EnvironmentPlugin};
 pub use inspect::{World, inspect};
 pub use reward::RewardProgram;
+pub use text::{TextBudgets, TextExtractor};
 pub use versions::Version;
 
 /// The newest accepted version of `interface` (`environment`, `reward`) that

@@ -1,5 +1,6 @@
-//! Plain-Rust mirror of the `derl:plugin` contract (`wit/v0.2.0/types.wit`, the
-//! latest version; see [`contract`]).
+//! Plain-Rust mirror of the `derl:plugin` contract (`wit/v0.3.0/`, the latest
+//! version; see [`contract`]): environments, reward programs and, in [`text`],
+//! text-primitives extractors.
 //!
 //! Environment cores implement [`Environment`] with no WebAssembly bindings, so
 //! they can be unit-tested and benchmarked natively; the SDK (`derl-sdk`) adapts
@@ -9,6 +10,9 @@
 
 pub mod contract;
 pub mod seeds;
+pub mod text;
+
+pub use text::{ExtractorInfo, TextPrimitives, TextSample};
 
 use std::fmt;
 

@@ -1,12 +1,15 @@
-//! Forwards the generated `Guest` traits to [`Environment`] and
-//! [`RewardProgram`] values held by the type that `register_*!` defines.
+//! Forwards the generated `Guest` traits to [`Environment`],
+//! [`RewardProgram`] and [`TextPrimitives`] values held by the type that
+//! `register_*!` defines.
 
 use crate::bindings::environment::derl::plugin::types as env_wit;
 use crate::bindings::environment::exports::derl::plugin::environment::Guest as EnvironmentGuest;
 use crate::bindings::reward::derl::plugin::types as reward_wit;
 use crate::bindings::reward::exports::derl::plugin::reward::Guest as RewardGuest;
+use crate::bindings::text::derl::plugin::types as text_types;
+use crate::bindings::text::exports::derl::plugin::text_primitives as text_wit;
 use crate::convert;
-use crate::{Environment, RewardProgram};
+use crate::{Environment, RewardProgram, TextPrimitives, TextSample};
 
 /// Gives access to the plugin's single environment value.
 pub trait EnvironmentCell {
@@ -22,6 +25,14 @@ pub trait RewardCell {
     type Program: RewardProgram;
     /// Runs `f` on the program, creating it on first use.
     fn with<R>(f: impl FnOnce(&mut Self::Program) -> R) -> R;
+}
+
+/// Gives access to the plugin's single text-primitives extractor.
+pub trait TextPrimitivesCell {
+    /// The author's extractor type.
+    type Extractor: TextPrimitives;
+    /// Runs `f` on the extractor, creating it on first use.
+    fn with<R>(f: impl FnOnce(&mut Self::Extractor) -> R) -> R;
 }
 
 impl<T: EnvironmentCell> EnvironmentGuest for T {
@@ -79,5 +90,42 @@ impl<T: RewardCell> RewardGuest for T {
             description: info.description,
             min_stride: info.min_stride,
         }
+    }
+}
+
+impl<T: TextPrimitivesCell> text_wit::Guest for T {
+    fn configure(settings: Vec<(String, String)>) -> Result<(), String> {
+        T::with(|extractor| extractor.configure(&settings))
+    }
+
+    fn info() -> text_wit::ExtractorInfo {
+        let info = T::with(|extractor| extractor.info());
+        text_wit::ExtractorInfo {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            primitives: info
+                .primitives
+                .into_iter()
+                .map(|p| text_types::PrimitiveSpec {
+                    name: p.name,
+                    description: p.description,
+                    min: p.min,
+                    max: p.max,
+                })
+                .collect(),
+        }
+    }
+
+    fn extract(samples: Vec<text_wit::TextSample>) -> Result<Vec<f64>, String> {
+        let samples: Vec<TextSample> = samples
+            .into_iter()
+            .map(|s| TextSample {
+                prompt: s.prompt,
+                completion: s.completion,
+                reference: s.reference,
+            })
+            .collect();
+        T::with(|extractor| extractor.extract(&samples))
     }
 }

@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Build the crate as a `cdylib` for `wasm32-wasip2`; the result is a
-//! component implementing `derl:plugin/environment-plugin@0.2.0` (or
-//! `reward-program` with [`register_reward!`]), the latest version of the
-//! contract ([`contract::VERSION`]). The generated WIT bindings stay
+//! component implementing `derl:plugin/environment-plugin@0.3.0` (or
+//! `reward-program` with [`register_reward!`], or `text-primitives-plugin`
+//! with [`register_text_primitives!`]), the latest version of the contract
+//! ([`contract::VERSION`]). The generated WIT bindings stay
 //! in [`bindings`]; authors see only the traits and plain types.
 
 pub use derl_env_api::*;
@@ -28,7 +29,7 @@ pub mod bindings {
     pub mod environment {
         wit_bindgen::generate!({
             world: "environment-plugin",
-            path: "../../wit/v0.2.0",
+            path: "../../wit/v0.3.0",
             pub_export_macro: true,
             export_macro_name: "export_environment",
             default_bindings_module: "derl_sdk::bindings::environment",
@@ -39,10 +40,21 @@ pub mod bindings {
     pub mod reward {
         wit_bindgen::generate!({
             world: "reward-program",
-            path: "../../wit/v0.2.0",
+            path: "../../wit/v0.3.0",
             pub_export_macro: true,
             export_macro_name: "export_reward",
             default_bindings_module: "derl_sdk::bindings::reward",
+        });
+    }
+
+    /// Bindings of the `text-primitives-plugin` world.
+    pub mod text {
+        wit_bindgen::generate!({
+            world: "text-primitives-plugin",
+            path: "../../wit/v0.3.0",
+            pub_export_macro: true,
+            export_macro_name: "export_text_primitives",
+            default_bindings_module: "derl_sdk::bindings::text",
         });
     }
 }
@@ -113,5 +125,33 @@ macro_rules! register_reward {
         }
 
         $crate::bindings::reward::export_reward!(__DerlRewardExport);
+    };
+}
+
+/// Exports a [`TextPrimitives`] implementation as the component's
+/// `derl:plugin/text-primitives` interface.
+#[macro_export]
+macro_rules! register_text_primitives {
+    ($extractor:ty) => {
+        struct __DerlTextPrimitivesExport;
+
+        ::std::thread_local! {
+            static __DERL_TEXT_PRIMITIVES: ::std::cell::RefCell<::std::option::Option<$extractor>> =
+                const { ::std::cell::RefCell::new(::std::option::Option::None) };
+        }
+
+        impl $crate::adapter::TextPrimitivesCell for __DerlTextPrimitivesExport {
+            type Extractor = $extractor;
+            fn with<R>(f: impl FnOnce(&mut $extractor) -> R) -> R {
+                __DERL_TEXT_PRIMITIVES.with(|cell| {
+                    let mut slot = cell.borrow_mut();
+                    let extractor =
+                        slot.get_or_insert_with(<$extractor as $crate::TextPrimitives>::new);
+                    f(extractor)
+                })
+            }
+        }
+
+        $crate::bindings::text::export_text_primitives!(__DerlTextPrimitivesExport);
     };
 }

@@ -62,3 +62,40 @@ macro_rules! shared_conversions {
 }
 
 pub(super) use shared_conversions;
+
+/// Defines `env_info` and `observation` for versions with the task field and
+/// per-split step limits (0.2.0 and later), after [`shared_conversions`].
+macro_rules! task_field_conversions {
+    () => {
+        use derl_env_api::{EnvInfo, Observation};
+
+        pub(crate) fn env_info(info: wit::EnvInfo) -> EnvInfo {
+            EnvInfo {
+                name: info.name,
+                version: info.version,
+                description: info.description,
+                max_steps: info.max_steps,
+                split_max_steps: info
+                    .split_max_steps
+                    .into_iter()
+                    .map(|(split, steps)| (api_split(split), steps))
+                    .collect(),
+                primitives: info.primitives.into_iter().map(primitive).collect(),
+                splits: info.splits.into_iter().map(api_split).collect(),
+                disjoint_splits: info.disjoint_splits,
+                feature_count: info.feature_count,
+            }
+        }
+
+        pub(crate) fn observation(obs: wit::Observation) -> Observation {
+            Observation {
+                task: obs.task,
+                text: obs.text,
+                actions: obs.actions,
+                features: obs.features,
+            }
+        }
+    };
+}
+
+pub(super) use task_field_conversions;

@@ -1,7 +1,8 @@
 //! Every accepted version of the `derl:plugin` contract: one module of
 //! wasmtime bindings and conversions per frozen WIT folder (`wit/v0.1.0/`,
-//! `wit/v0.2.0/`), and the version-agnostic [`EnvBindings`] and
-//! [`RewardBindings`] that the plugin wrappers call. Whatever version a
+//! `wit/v0.2.0/`, `wit/v0.3.0/`), and the version-agnostic [`EnvBindings`] and
+//! [`RewardBindings`] that the plugin wrappers call (text-primitives
+//! extractors exist since 0.3.0 only: [`latest::text`]). Whatever version a
 //! component was built against, the host sees the latest plain types of
 //! `derl-env-api`.
 //!
@@ -12,8 +13,9 @@
 mod convert;
 pub mod v0_1_0;
 pub mod v0_2_0;
+pub mod v0_3_0;
 
-pub use v0_2_0 as latest;
+pub use v0_3_0 as latest;
 
 use derl_env_api::contract::{self, SUPPORTED_VERSIONS};
 use derl_env_api::{EnvError, EnvInfo, Observation, RewardInfo, Split, StepResult};
@@ -26,19 +28,23 @@ use wasmtime::component::{Instance, InstancePre};
 pub enum Version {
     /// `derl:plugin@0.1.0`: no task field, one step limit for every split.
     V0_1_0,
-    /// `derl:plugin@0.2.0`, the latest.
+    /// `derl:plugin@0.2.0`: the task field, per-split step limits.
     V0_2_0,
+    /// `derl:plugin@0.3.0`, the latest: 0.2.0's environment and reward worlds
+    /// unchanged, plus the text-primitives world.
+    V0_3_0,
 }
 
 impl Version {
     /// Every accepted version, newest first (the order a component is matched in).
-    pub const NEWEST_FIRST: [Version; 2] = [Version::V0_2_0, Version::V0_1_0];
+    pub const NEWEST_FIRST: [Version; 3] = [Version::V0_3_0, Version::V0_2_0, Version::V0_1_0];
 
-    /// The semver text (`0.2.0`).
+    /// The semver text (`0.3.0`).
     pub fn number(self) -> &'static str {
         match self {
             Version::V0_1_0 => SUPPORTED_VERSIONS[0],
             Version::V0_2_0 => SUPPORTED_VERSIONS[1],
+            Version::V0_3_0 => SUPPORTED_VERSIONS[2],
         }
     }
 
@@ -61,6 +67,8 @@ pub enum EnvBindings {
     V0_1_0(v0_1_0::environment::EnvironmentPlugin),
     /// Built against 0.2.0.
     V0_2_0(v0_2_0::environment::EnvironmentPlugin),
+    /// Built against 0.3.0.
+    V0_3_0(v0_3_0::environment::EnvironmentPlugin),
 }
 
 /// Runs `$body` with `$b` bound to the version's bindings and `$v` to its module.
@@ -73,6 +81,10 @@ macro_rules! per_version {
             }
             $enum::V0_2_0($b) => {
                 use v0_2_0 as $v;
+                $body
+            }
+            $enum::V0_3_0($b) => {
+                use v0_3_0 as $v;
                 $body
             }
         }
@@ -94,6 +106,9 @@ impl EnvBindings {
             Version::V0_2_0 => {
                 v0_2_0::environment::EnvironmentPluginPre::new(pre.clone()).map(drop)
             }
+            Version::V0_3_0 => {
+                v0_3_0::environment::EnvironmentPluginPre::new(pre.clone()).map(drop)
+            }
         }
     }
 
@@ -111,6 +126,9 @@ impl EnvBindings {
                 store, instance,
             )?),
             Version::V0_2_0 => EnvBindings::V0_2_0(v0_2_0::environment::EnvironmentPlugin::new(
+                store, instance,
+            )?),
+            Version::V0_3_0 => EnvBindings::V0_3_0(v0_3_0::environment::EnvironmentPlugin::new(
                 store, instance,
             )?),
         })
@@ -181,6 +199,8 @@ pub enum RewardBindings {
     V0_1_0(v0_1_0::reward::RewardProgram),
     /// Built against 0.2.0.
     V0_2_0(v0_2_0::reward::RewardProgram),
+    /// Built against 0.3.0.
+    V0_3_0(v0_3_0::reward::RewardProgram),
 }
 
 impl RewardBindings {
@@ -192,6 +212,7 @@ impl RewardBindings {
         match version {
             Version::V0_1_0 => v0_1_0::reward::RewardProgramPre::new(pre.clone()).map(drop),
             Version::V0_2_0 => v0_2_0::reward::RewardProgramPre::new(pre.clone()).map(drop),
+            Version::V0_3_0 => v0_3_0::reward::RewardProgramPre::new(pre.clone()).map(drop),
         }
     }
 
@@ -210,6 +231,9 @@ impl RewardBindings {
             }
             Version::V0_2_0 => {
                 RewardBindings::V0_2_0(v0_2_0::reward::RewardProgram::new(store, instance)?)
+            }
+            Version::V0_3_0 => {
+                RewardBindings::V0_3_0(v0_3_0::reward::RewardProgram::new(store, instance)?)
             }
         })
     }
