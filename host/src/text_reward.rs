@@ -77,20 +77,24 @@ impl TextReward {
 
     /// One result per sample: extraction retried sample by sample where a
     /// call fails, then every extracted sample scored in one call (retried
-    /// one by one if that call fails); see [`per_sample`] for the bound on
-    /// retries.
+    /// one by one if that call fails); see [`per_sample`] for
+    /// `failures_in_a_row`, the bound on retries.
     ///
     /// # Errors
     /// Only a batch beyond the extractor's `batch_samples` budget.
-    pub fn score_each(&self, samples: &[TextSample]) -> Result<Vec<SampleScore>, PluginError> {
+    pub fn score_each(
+        &self,
+        samples: &[TextSample],
+        failures_in_a_row: usize,
+    ) -> Result<Vec<SampleScore>, PluginError> {
         let stride = self.extractor.stride();
-        let extracted = self.extractor.extract_each(samples)?;
+        let extracted = self.extractor.extract_each(samples, failures_in_a_row)?;
         let ok_rows: Vec<&[f64]> = extracted
             .iter()
             .filter_map(|r| r.as_ref().ok().map(Vec::as_slice))
             .collect();
         let whole = self.program.score(stride, &ok_rows.concat());
-        let mut scores = per_sample(0..ok_rows.len(), whole, |at| {
+        let mut scores = per_sample(0..ok_rows.len(), whole, failures_in_a_row, |at| {
             self.program.score(stride, ok_rows[at]).map(|s| s[0])
         })
         .into_iter();

@@ -21,6 +21,7 @@ const GUESTS: &[(&str, &str, bool)] = &[
     ("hostile-env", "HOSTILE_ENV", false),
     ("hostile-flood", "HOSTILE_FLOOD", false),
     ("hostile-reward", "HOSTILE_REWARD", false),
+    ("hostile-text", "HOSTILE_TEXT", false),
     ("hostile-wrong-interface", "HOSTILE_WRONG_INTERFACE", false),
     ("hostile-foreign-import", "HOSTILE_FOREIGN_IMPORT", false),
 ];

@@ -196,11 +196,26 @@ class TextReward:
     def __call__(self, prompts: Any = None, completions: Any = None, **kwargs: Any) -> list[float]:
         """TRL's ``reward_funcs`` form: one float per completion. The
         reference answers come from the dataset column ``reference_column``
-        (by default the first of :data:`REFERENCE_COLUMNS` present)."""
+        (by default the first of :data:`REFERENCE_COLUMNS` present). When TRL
+        passes ``log_metric``, the batch means of the primitives and the
+        number of failed samples are logged under ``<name>/<primitive>``."""
         completions = _texts(completions, "completions")
         references = self._references(kwargs)
         prompts = [""] * len(completions) if prompts is None else prompts
-        return self.score(completions, references, prompts=prompts)
+        scores = self.score(completions, references, prompts=prompts)
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric):
+            self._log(log_metric)
+        return scores
+
+    def _log(self, log_metric: Any) -> None:
+        """Reports the batch's mean of every primitive and its failed
+        samples through TRL's ``log_metric`` (TRL >= 1.x passes it)."""
+        rows = [row for row in self.last_primitives if row]
+        for name in self._core.names:
+            if rows:
+                log_metric(f"{self.__name__}/{name}", sum(row[name] for row in rows) / len(rows))
+        log_metric(f"{self.__name__}/failed_samples", float(len(self.last_errors)))
 
     def _references(self, columns: Mapping[str, Any]) -> Any:
         if self._reference_column is not None:
@@ -233,7 +248,7 @@ class TextReward:
         _same_length("references", references, n)
         prompts = [""] * n if prompts is None else _texts(prompts, "prompts")
         _same_length("prompts", prompts, n)
-        outcomes = self._core.score_each(prompts, completions, references)
+        outcomes = self._core.score_each(prompts, completions, references, self._penalty is None)
         names = self._core.names
         self.last_primitives = [dict(zip(names, values)) for _, values, _ in outcomes]
         errors = [

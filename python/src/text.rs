@@ -166,17 +166,26 @@ impl MetaRewardCore {
     }
 
     /// One `(score or None, primitives, (kind, message) or None)` per
-    /// sample: a failure belongs to the sample that caused it.
+    /// sample: a failure belongs to the sample that caused it. With
+    /// `first_failure_only`, retries stop at the first failed sample (the
+    /// caller raises it).
+    #[pyo3(signature = (prompts, completions, references, first_failure_only=false))]
     fn score_each(
         &self,
         py: Python<'_>,
         prompts: Vec<String>,
         completions: Vec<String>,
         references: Vec<String>,
+        first_failure_only: bool,
     ) -> PyResult<Vec<SampleOutcome>> {
         let samples = samples(prompts, completions, references)?;
+        let retries = if first_failure_only {
+            1
+        } else {
+            derl::plugin::text::MAX_SOLO_RETRIES
+        };
         let scored = py
-            .detach(|| self.reward.score_each(&samples))
+            .detach(|| self.reward.score_each(&samples, retries))
             .map_err(|e| plugin_error(&e))?;
         Ok(scored
             .into_iter()

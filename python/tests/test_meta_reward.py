@@ -180,3 +180,12 @@ def _household_component():
 
 def test_an_empty_batch_is_an_empty_list(full):
     assert full(completions=[], answer=[]) == []
+
+
+def test_trl_log_metric_receives_the_primitive_means(full):
+    logged = {}
+    full(completions=COMPLETIONS, answer=ANSWERS, log_metric=lambda name, value: logged.setdefault(name, value),
+         trainer_state=object(), completion_ids=[[1]] * 4)
+    assert logged["derl_meta_reward/outcome"] == 0.5
+    assert logged["derl_meta_reward/format"] == 0.5
+    assert logged["derl_meta_reward/failed_samples"] == 0.0

@@ -12,9 +12,11 @@ use std::io::{BufRead, Write};
 #[derive(Subcommand, Debug)]
 pub enum PluginCommand {
     /// Show which world a component implements, its sha256, its imports and
-    /// what it declares (environment info, or a reward program's description).
+    /// what it declares (environment info, a reward program's description, or
+    /// a text-primitives extractor's primitives).
     Inspect {
-        /// A component file (.wasm) or the name of a bundled environment.
+        /// A component file (.wasm) or the name of a bundled environment or
+        /// extractor (`math`).
         component: String,
     },
     /// Run the conformance checks on an environment component: determinism,
@@ -68,7 +70,10 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<()> {
     let sandbox = super::sandbox()?;
     match command {
         PluginCommand::Inspect { component } => {
-            let bytes = environment_bytes(&component)?;
+            let bytes = match crate::bundled::extractor(&component) {
+                Some(bundled) => bundled.bytes.to_vec(),
+                None => environment_bytes(&component)?,
+            };
             let inspection =
                 inspect(&sandbox, &bytes).with_context(|| format!("inspecting `{component}`"))?;
             print!("{}", inspection.render());

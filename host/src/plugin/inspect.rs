@@ -1,8 +1,9 @@
 //! What a component is: which world it implements, its hash, its imports,
 //! and what it says about itself.
 
-use super::{EnvLimits, EnvironmentPlugin, RewardProgram, Version};
-use derl_env_api::EnvInfo;
+use super::{EnvLimits, EnvironmentPlugin, RewardProgram, TextBudgets, TextExtractor, Version};
+use derl_env_api::contract::TEXT_PRIMITIVES_INTERFACE;
+use derl_env_api::{EnvInfo, ExtractorInfo};
 use derl_sandbox::{Digest, Limits, PluginError, PluginErrorKind, Sandbox};
 use std::fmt::Write as _;
 
@@ -13,6 +14,8 @@ pub enum World {
     Environment,
     /// `derl:plugin/reward-program`.
     Reward,
+    /// `derl:plugin/text-primitives-plugin` (since 0.3.0).
+    TextPrimitives,
 }
 
 /// Everything `derl plugin inspect` reports.
@@ -33,13 +36,15 @@ pub struct Inspection {
     pub environment: Option<(EnvInfo, Vec<(derl_env_api::Split, u32)>)>,
     /// For reward programs: `describe()`.
     pub reward: Option<super::reward::RewardInfo>,
+    /// For text-primitives extractors: `info()`.
+    pub extractor: Option<ExtractorInfo>,
 }
 
 /// Loads `bytes` and works out what it is.
 ///
 /// # Errors
 /// `NotAComponent`, `UnsupportedImport` (naming the import), or
-/// `InterfaceMismatch` when it implements neither world (listing its exports)
+/// `InterfaceMismatch` when it implements no derl world (listing its exports)
 /// or implements one with the wrong types.
 pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginError> {
     let component = sandbox.load(bytes)?;
@@ -49,16 +54,19 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
         (World::Environment, version)
     } else if let Some(version) = Version::exported(&exports, "reward") {
         (World::Reward, version)
+    } else if exports.iter().any(|e| e == TEXT_PRIMITIVES_INTERFACE) {
+        (World::TextPrimitives, Version::V0_3_0)
     } else {
         let accepted: Vec<String> = Version::NEWEST_FIRST
             .iter()
             .flat_map(|v| [v.interface("environment"), v.interface("reward")])
+            .chain([TEXT_PRIMITIVES_INTERFACE.to_owned()])
             .map(|name| format!("`{name}`"))
             .collect();
         return Err(PluginError::new(
             component.digest().short(),
             PluginErrorKind::InterfaceMismatch(format!(
-                "implements neither world: it exports [{}], expected one of {}",
+                "implements no derl world: it exports [{}], expected one of {}",
                 exports.join(", "),
                 accepted.join(", ")
             )),
@@ -73,6 +81,7 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
         exports,
         environment: None,
         reward: None,
+        extractor: None,
     };
     match world {
         World::Environment => {
@@ -90,6 +99,16 @@ pub fn inspect(sandbox: &Sandbox, bytes: &[u8]) -> Result<Inspection, PluginErro
             let program = RewardProgram::from_component(sandbox, component, Limits::default())?;
             inspection.reward = Some(program.info().clone());
         }
+        World::TextPrimitives => {
+            let extractor = TextExtractor::from_component(
+                sandbox,
+                component,
+                &[],
+                Limits::default(),
+                TextBudgets::default(),
+            )?;
+            inspection.extractor = Some(extractor.info().clone());
+        }
     }
     Ok(inspection)
 }
@@ -100,6 +119,22 @@ fn shown(text: &str) -> std::borrow::Cow<'_, str> {
     derl_sandbox::printable::printable_line(text, derl_sandbox::printable::SHOWN_BYTES)
 }
 
+/// The primitive table: `g1  name  [min, max]  description`.
+fn write_primitives(out: &mut String, primitives: &[derl_env_api::PrimitiveSpec]) {
+    let _ = writeln!(out, "primitives:");
+    for (i, p) in primitives.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  g{:<2} {:<16} [{}, {}]  {}",
+            i + 1,
+            shown(&p.name),
+            p.min,
+            p.max,
+            shown(&p.description)
+        );
+    }
+}
+
 impl Inspection {
     /// A human-readable report.
     pub fn render(&self) -> String {
@@ -107,6 +142,7 @@ impl Inspection {
         let (world, interface) = match self.world {
             World::Environment => ("environment-plugin", "environment"),
             World::Reward => ("reward-program", "reward"),
+            World::TextPrimitives => ("text-primitives-plugin", "text-primitives"),
         };
         let exported = self.version.interface(interface);
         let _ = writeln!(out, "world:    {world} (exports {exported})");
@@ -143,22 +179,21 @@ impl Inspection {
             };
             let _ = writeln!(out, "disjoint splits: {disjoint}");
             let _ = writeln!(out, "features: {}", info.feature_count);
-            let _ = writeln!(out, "primitives:");
-            for (i, p) in info.primitives.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "  g{:<2} {:<16} [{}, {}]  {}",
-                    i + 1,
-                    shown(&p.name),
-                    p.min,
-                    p.max,
-                    shown(&p.description)
-                );
-            }
+            write_primitives(&mut out, &info.primitives);
             let _ = writeln!(out, "splits:");
             for (split, count) in counts {
                 let _ = writeln!(out, "  {:<11} {count} tasks", split.name());
             }
+        }
+        if let Some(info) = &self.extractor {
+            let _ = writeln!(
+                out,
+                "name:     {} {}",
+                shown(&info.name),
+                shown(&info.version)
+            );
+            let _ = writeln!(out, "about:    {}", shown(&info.description));
+            write_primitives(&mut out, &info.primitives);
         }
         if let Some(reward) = &self.reward {
             let _ = writeln!(out, "program:  {}", shown(&reward.description));
@@ -202,6 +237,7 @@ mod tests {
                 vec![(Split::Train, 1)],
             )),
             reward: None,
+            extractor: None,
         };
         let rendered = inspection.render();
         assert!(

@@ -232,7 +232,8 @@ impl TextExtractor {
     }
 
     /// Like [`TextExtractor::extract`], one result per sample: a call that
-    /// fails is retried one sample at a time (see [`per_sample`]), so each
+    /// fails is retried one sample at a time (see [`per_sample`], which
+    /// stops after `failures_in_a_row` retries fail in a row), so each
     /// failure belongs to the sample that caused it and every other sample
     /// keeps its values.
     ///
@@ -241,6 +242,7 @@ impl TextExtractor {
     pub fn extract_each(
         &self,
         samples: &[TextSample],
+        failures_in_a_row: usize,
     ) -> Result<Vec<Result<Vec<f64>, PluginError>>, PluginError> {
         self.check_batch_size(samples.len())?;
         let mut results = Vec::with_capacity(samples.len());
@@ -248,13 +250,14 @@ impl TextExtractor {
             let whole = self
                 .extract_call(&samples[range.clone()], range.start)
                 .map(|values| values.chunks(self.stride()).map(<[f64]>::to_vec).collect());
-            results.extend(per_sample(range.clone(), whole, |at| {
+            let solo = |at: usize| {
                 self.extract_call(std::slice::from_ref(&samples[at]), at)
                     .map(|mut rows| {
                         rows.truncate(self.stride());
                         rows
                     })
-            }));
+            };
+            results.extend(per_sample(range.clone(), whole, failures_in_a_row, solo));
         }
         Ok(results)
     }
@@ -369,30 +372,36 @@ fn call_ranges(budgets: &TextBudgets, samples: &[TextSample]) -> Vec<Range<usize
     ranges
 }
 
-/// Most samples retried alone after a call fails, when each of them fails
-/// again: a reward that fails on every sample (an endless loop that runs to
-/// its deadline, say) costs this many extra calls per failed call, not one
-/// per sample.
+/// The usual bound on samples retried alone after a call fails, when each of
+/// them fails again: a reward that fails on every sample (an endless loop
+/// that runs to its deadline, say) costs this many extra calls per failed
+/// call, not one per sample. A caller that stops at the first failure
+/// (raising it) passes 1.
 pub const MAX_SOLO_RETRIES: usize = 8;
 
 /// One result per sample of `range` from the call's result `whole`: its
-/// values when it succeeded; otherwise each sample retried alone with
-/// `solo(index)`, until [`MAX_SOLO_RETRIES`] retries in a row have failed,
-/// after which the remaining samples get the last failure, marked as not
-/// retried (deterministic: it depends on the results, not on time).
+/// values when it succeeded; the call's own failure when it held one sample;
+/// otherwise each sample retried alone with `solo(index)`, until
+/// `failures_in_a_row` (at least 1) retries in a row have failed, after
+/// which the remaining samples get the last failure, marked as not retried
+/// (deterministic: it depends on the results, not on time).
 pub fn per_sample<T>(
     range: Range<usize>,
     whole: Result<Vec<T>, PluginError>,
+    failures_in_a_row: usize,
     mut solo: impl FnMut(usize) -> Result<T, PluginError>,
 ) -> Vec<Result<T, PluginError>> {
-    if let Ok(values) = whole {
-        return values.into_iter().map(Ok).collect();
+    match whole {
+        Ok(values) => return values.into_iter().map(Ok).collect(),
+        Err(error) if range.len() == 1 => return vec![Err(error)],
+        Err(_) => {}
     }
+    let limit = failures_in_a_row.max(1);
     let mut results = Vec::with_capacity(range.len());
-    let mut failures_in_a_row = 0;
+    let mut failed = 0;
     let end = range.end;
     for at in range {
-        if failures_in_a_row >= MAX_SOLO_RETRIES {
+        if failed >= limit {
             let Some(Err(last)) = results.last() else {
                 unreachable!("a failure in a row is an error")
             };
@@ -401,11 +410,7 @@ pub fn per_sample<T>(
             break;
         }
         let result = solo(at);
-        failures_in_a_row = if result.is_err() {
-            failures_in_a_row + 1
-        } else {
-            0
-        };
+        failed = if result.is_err() { failed + 1 } else { 0 };
         results.push(result);
     }
     results
@@ -453,26 +458,44 @@ mod tests {
 
     #[test]
     fn a_failed_call_is_retried_sample_by_sample() {
-        let results = per_sample(10..14, Err(failure(99)), |at| {
+        let results = per_sample(10..14, Err(failure(99)), MAX_SOLO_RETRIES, |at| {
             if at == 11 { Err(failure(at)) } else { Ok(at) }
         });
         assert_eq!(results, vec![Ok(10), Err(failure(11)), Ok(12), Ok(13)]);
-        let whole = per_sample(0..2, Ok(vec![7, 8]), |_| panic!("no retry after success"));
+        let whole = per_sample(0..2, Ok(vec![7, 8]), 8, |_| {
+            panic!("no retry after success")
+        });
+        assert_eq!(whole, vec![Ok(7), Ok(8)]);
+        let alone = per_sample(5..6, Err::<Vec<usize>, _>(failure(5)), 8, |_| {
+            panic!("a one-sample call's failure is already that sample's")
+        });
+        assert_eq!(alone, vec![Err(failure(5))]);
         assert_eq!(whole, vec![Ok(7), Ok(8)]);
     }
 
     #[test]
     fn retries_stop_after_a_run_of_failures() {
         let mut calls = 0;
-        let results = per_sample(0..100, Err::<Vec<usize>, _>(failure(99)), |at| {
-            calls += 1;
-            Err(failure(at))
-        });
+        let results = per_sample(
+            0..100,
+            Err::<Vec<usize>, _>(failure(99)),
+            MAX_SOLO_RETRIES,
+            |at| {
+                calls += 1;
+                Err(failure(at))
+            },
+        );
         assert_eq!(calls, MAX_SOLO_RETRIES);
         assert_eq!(results.len(), 100);
         let last = results[99].as_ref().unwrap_err();
         assert!(last.plugin.ends_with(NOT_RETRIED), "{}", last.plugin);
         assert_eq!(last.kind, failure(MAX_SOLO_RETRIES - 1).kind);
+        let mut calls = 0;
+        let first_only = per_sample(0..5, Err::<Vec<usize>, _>(failure(9)), 1, |at| {
+            calls += 1;
+            Err(failure(at))
+        });
+        assert_eq!((calls, first_only[0].clone()), (1, Err(failure(0))));
     }
 
     #[test]

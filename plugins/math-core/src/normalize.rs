@@ -19,6 +19,12 @@ pub fn answers_match(answer: &str, reference: &str, tolerance: f64) -> bool {
     }
 }
 
+/// Typesetting that is dropped.
+const SPACING: [&str; 7] = ["\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\ "];
+
+/// Wrappers whose content is kept.
+const WRAPPERS: [&str; 4] = ["\\text{", "\\textbf{", "\\mathrm{", "\\mathbf{"];
+
 /// Most layers of surrounding braces removed (`{{7}}` is 7): bounded, so a
 /// megabyte of nested braces costs a few linear passes, not one per layer.
 const MAX_UNWRAPPED_BRACES: usize = 4;
@@ -30,24 +36,22 @@ pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if let Some(after) = strip_any(
-            rest,
-            &["\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\ "],
-        ) {
-            rest = after;
-            continue;
+        if c == '\\' {
+            if let Some(after) = strip_any(rest, &SPACING) {
+                rest = after;
+                continue;
+            }
+            if let Some(after) = strip_any(rest, &WRAPPERS) {
+                // Keep the wrapped text; its closing brace is dropped below.
+                out.push('\u{0}');
+                rest = after;
+                continue;
+            }
         }
-        if let Some(after) = strip_any(rest, &["\\text{", "\\textbf{", "\\mathrm{", "\\mathbf{"]) {
-            // Keep the wrapped text; its closing brace is dropped below.
-            out.push('\u{0}');
-            rest = after;
-            continue;
+        // A NUL of the input is dropped: it marks wrappers here.
+        if c != '$' && c != '\u{0}' && !c.is_whitespace() {
+            out.push(c);
         }
-        if c == '$' || c.is_whitespace() {
-            rest = &rest[c.len_utf8()..];
-            continue;
-        }
-        out.push(c);
         rest = &rest[c.len_utf8()..];
     }
     let out = drop_wrapper_braces(&out);
