@@ -43,7 +43,7 @@ impl TextReward {
         let reads = program.info().min_stride as usize;
         if reads > extractor.stride() {
             return Err(PluginError::new(
-                &format!("reward {}", program.digest().short()),
+                format!("reward {}", program.digest().short()),
                 PluginErrorKind::InvalidOutput(format!(
                     "the program reads {reads} primitives but extractor `{}` declares {} ({})",
                     extractor.info().name,

@@ -3,7 +3,7 @@
 //! without the GIL.
 
 use crate::errors::{anyhow_error, bad_argument, plugin_error};
-use crate::shared::{from_json_over, sandbox};
+use crate::shared::{PyPrimitive, from_json_over, py_primitives, sandbox};
 use derl::inner::EnvSpec;
 use derl::plugin::{EnvInstance, EnvLimits, EnvironmentPlugin};
 use derl_env_api::{Observation, Split};
@@ -102,13 +102,8 @@ impl EnvCore {
 
     /// `(name, description, min, max)` per primitive, `g1` first.
     #[getter]
-    fn primitives(&self) -> Vec<(String, String, f64, f64)> {
-        self.plugin
-            .info()
-            .primitives
-            .iter()
-            .map(|p| (p.name.clone(), p.description.clone(), p.min, p.max))
-            .collect()
+    fn primitives(&self) -> Vec<PyPrimitive> {
+        py_primitives(&self.plugin.info().primitives)
     }
 
     /// The splits the environment declares.

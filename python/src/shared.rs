@@ -6,6 +6,17 @@ use derl_sandbox::{Sandbox, SandboxConfig};
 use pyo3::prelude::*;
 use std::sync::OnceLock;
 
+/// A primitive as Python sees it: `(name, description, min, max)`.
+pub type PyPrimitive = (String, String, f64, f64);
+
+/// The primitives of a declaration, as Python sees them.
+pub fn py_primitives(specs: &[derl_env_api::PrimitiveSpec]) -> Vec<PyPrimitive> {
+    specs
+        .iter()
+        .map(|p| (p.name.clone(), p.description.clone(), p.min, p.max))
+        .collect()
+}
+
 /// The process's sandbox (one engine, one compile cache), created on first
 /// use with derl's on-disk cache of compiled components.
 pub fn sandbox() -> PyResult<&'static Sandbox> {

@@ -3,7 +3,7 @@
 //! `derl.PythonReward`. Every batch runs without the GIL.
 
 use crate::errors::{bad_argument, job_error, plugin_error};
-use crate::shared::{from_json_over, sandbox};
+use crate::shared::{PyPrimitive, from_json_over, py_primitives, sandbox};
 use derl::inner::RewardSpec;
 use derl::plugin::{TextBudgets, TextExtractor};
 use derl::text_reward::TextReward;
@@ -15,6 +15,10 @@ use pyo3::prelude::*;
 /// primitive values (empty when extraction failed), and the failure's kind
 /// name and message.
 type SampleOutcome = (Option<f64>, Vec<f64>, Option<(String, String)>);
+
+/// An extractor's declaration as Python sees it: name, version, description,
+/// primitives.
+type PyExtractorInfo = (String, String, String, Vec<PyPrimitive>);
 
 /// A sandboxed Meta-Reward over text primitives.
 #[pyclass(module = "derl._derl", frozen)]
@@ -67,6 +71,10 @@ impl MetaRewardCore {
     /// of a reward component; `python` gives a component Python rewards'
     /// limits as the base of `reward_limits`.
     #[new]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the Python constructor's keyword arguments, one each"
+    )]
     #[pyo3(signature = (reward, extractor, settings, reward_limits=None, extractor_limits=None, budgets=None, python=false))]
     fn new(
         py: Python<'_>,
@@ -124,16 +132,13 @@ impl MetaRewardCore {
     /// The extractor's declaration: name, version, description and
     /// `(name, description, min, max)` per primitive.
     #[getter]
-    fn extractor_info(&self) -> (String, String, String, Vec<(String, String, f64, f64)>) {
+    fn extractor_info(&self) -> PyExtractorInfo {
         let info = self.reward.extractor().info();
         (
             info.name.clone(),
             info.version.clone(),
             info.description.clone(),
-            info.primitives
-                .iter()
-                .map(|p| (p.name.clone(), p.description.clone(), p.min, p.max))
-                .collect(),
+            py_primitives(&info.primitives),
         )
     }
 

@@ -162,7 +162,8 @@ fn batches_larger_than_a_call_are_split_and_give_the_same_values() {
 #[test]
 fn a_hostile_extractor_fails_with_the_right_kind_each_time() {
     let hostile = hostile();
-    let cases: [(&str, fn(&PluginErrorKind) -> bool); 7] = [
+    type Expected = fn(&PluginErrorKind) -> bool;
+    let cases: [(&str, Expected); 7] = [
         ("!loop", |k| {
             matches!(
                 k,
