@@ -4,8 +4,9 @@
 # (pytest, gymnasium, numpy), using the README's one command,
 # `pip install ./python` (a release build: about 11 minutes on 2 cores from
 # a clean checkout, seconds when nothing changed). The package's pytest suite
-# then runs inside `cargo test` (host/tests/python_package.rs), which rebuilds
-# the extension in the dev profile first so that it tests the code as it is.
+# then runs inside `cargo test` (host/tests/python_package.rs), which
+# reinstalls it the same way first (cargo's build is a no-op when nothing
+# changed), so that it tests the code as it is.
 # Needs Python 3.10+ with the venv module, Rust with the wasm32-wasip2 target,
 # and PyPI.
 #

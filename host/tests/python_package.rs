@@ -1,8 +1,9 @@
-//! The `derl` Python package (python/): rebuilds its extension module from
-//! the code as it is (`maturin develop`, the dev profile, sharing this test
-//! build's compiled crates) into `.venv-derl`, then runs its pytest suite
-//! there: `derl.MetaReward`, `derl.PythonReward` (hostile code included) and
-//! `derl.make` against the real components.
+//! The `derl` Python package (python/): reinstalls it from the code as it is
+//! with the README's command (`pip install ./python`, a release build that
+//! cargo finishes at once when nothing changed since
+//! `scripts/setup-python-package.sh` built it) into `.venv-derl`, then runs
+//! its pytest suite there: `derl.MetaReward`, `derl.PythonReward` (hostile
+//! code included) and `derl.make` against the real components.
 //!
 //! The venv comes from `scripts/setup-python-package.sh`, which installs the
 //! package once with the README's command (`pip install ./python`). Without
@@ -20,7 +21,7 @@ fn repository() -> PathBuf {
 }
 
 /// Cargo's variables for this test binary, which must not leak into the
-/// nested build that maturin starts.
+/// nested build that pip's maturin starts.
 const CARGO_VARIABLES: [&str; 6] = [
     "CARGO_TARGET_DIR",
     "CARGO_BUILD_TARGET",
@@ -29,6 +30,16 @@ const CARGO_VARIABLES: [&str; 6] = [
     "CARGO_PRIMARY_PACKAGE",
     "RUSTC_WORKSPACE_WRAPPER",
 ];
+
+/// `PATH` with the venv's `bin` first: without build isolation, the build
+/// backend runs the venv's `maturin` by name.
+fn with_venv_first(venv: &Path) -> std::ffi::OsString {
+    let mut paths = vec![venv.join("bin")];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).expect("PATH entries without separators")
+}
 
 #[test]
 fn the_python_package_passes_its_pytest_suite() {
@@ -41,19 +52,31 @@ fn the_python_package_passes_its_pytest_suite() {
         eprintln!("skipped: {how}");
         return;
     }
-    let mut develop = Command::new(&python);
-    develop
+    let mut install = Command::new(&python);
+    install
         .current_dir(&root)
-        .args(["-m", "maturin", "develop", "--quiet", "--manifest-path"])
-        .arg(root.join("python").join("Cargo.toml"))
-        .env("VIRTUAL_ENV", &venv);
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args([
+            "--no-deps",
+            "--no-build-isolation",
+            "--force-reinstall",
+            "./python",
+        ])
+        .env("VIRTUAL_ENV", &venv)
+        .env("PATH", with_venv_first(&venv));
     for variable in CARGO_VARIABLES {
-        develop.env_remove(variable);
+        install.env_remove(variable);
     }
-    let built = develop.output().expect("running maturin");
+    let built = install.output().expect("running pip");
     assert!(
         built.status.success(),
-        "maturin develop failed:\n{}\n{}",
+        "pip install ./python failed:\n{}\n{}",
         String::from_utf8_lossy(&built.stdout),
         String::from_utf8_lossy(&built.stderr)
     );
