@@ -86,12 +86,9 @@ fn a_0_1_0_component_loads_and_its_first_sentence_becomes_the_task() {
     assert!(report.passed(), "{}", report.render());
 }
 
-/// The same corridor built against 0.1.0 (task inside the text) and against
-/// the latest version (task in its own field) trains to the same numbers: the conversion
-/// hands the policy the same words in the same order.
-#[test]
-fn a_0_1_0_component_trains_exactly_as_its_latest_twin() {
-    let job = |component: &str| InnerJob {
+/// A short corridor job on `component`, for comparing its builds.
+fn corridor_job(component: &str) -> InnerJob {
+    InnerJob {
         env: EnvSpec::named(component),
         reward: RewardSpec::Program("success + 0.5*has_key".into()),
         inner: InnerConfig {
@@ -106,9 +103,21 @@ fn a_0_1_0_component_trains_exactly_as_its_latest_twin() {
         warm_start: None,
         eval_splits: vec![Split::Validation, Split::Ood],
         checkpoint: None,
-    };
-    let legacy = run_job(sandbox(), &job(derl_artifacts::LEGACY_CORRIDOR), |_| {}).unwrap();
-    let latest = run_job(sandbox(), &job(derl_artifacts::CORRIDOR), |_| {}).unwrap();
+    }
+}
+
+/// The same corridor built against 0.1.0 (task inside the text) and against
+/// the latest version (task in its own field) trains to the same numbers: the conversion
+/// hands the policy the same words in the same order.
+#[test]
+fn a_0_1_0_component_trains_exactly_as_its_latest_twin() {
+    let legacy = run_job(
+        sandbox(),
+        &corridor_job(derl_artifacts::LEGACY_CORRIDOR),
+        |_| {},
+    )
+    .unwrap();
+    let latest = run_job(sandbox(), &corridor_job(derl_artifacts::CORRIDOR), |_| {}).unwrap();
     assert_eq!(legacy.evaluation, latest.evaluation);
     assert_eq!(legacy.last_update, latest.last_update);
     assert_eq!(legacy.env_steps, latest.env_steps);
@@ -148,24 +157,13 @@ fn a_0_2_0_environment_loads_and_trains_exactly_as_its_0_3_0_twin() {
     let report = check_environment(&frozen, &CheckConfig::default());
     assert!(report.passed(), "{}", report.render());
 
-    let job = |component: &str| InnerJob {
-        env: EnvSpec::named(component),
-        reward: RewardSpec::Program("success + 0.5*has_key".into()),
-        inner: InnerConfig {
-            updates: 3,
-            tasks_per_update: 4,
-            group_size: 4,
-            eval_episodes: 16,
-            eval_every: 0,
-        },
-        policy: PolicyConfig::default(),
-        seed: 11,
-        warm_start: None,
-        eval_splits: vec![Split::Validation, Split::Ood],
-        checkpoint: None,
-    };
-    let old = run_job(sandbox(), &job(&fixture_path("corridor.wasm")), |_| {}).unwrap();
-    let new = run_job(sandbox(), &job(derl_artifacts::CORRIDOR), |_| {}).unwrap();
+    let old = run_job(
+        sandbox(),
+        &corridor_job(&fixture_path("corridor.wasm")),
+        |_| {},
+    )
+    .unwrap();
+    let new = run_job(sandbox(), &corridor_job(derl_artifacts::CORRIDOR), |_| {}).unwrap();
     assert_eq!(old.evaluation, new.evaluation);
     assert_eq!(old.last_update, new.last_update);
 }

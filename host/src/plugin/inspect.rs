@@ -119,6 +119,12 @@ fn shown(text: &str) -> std::borrow::Cow<'_, str> {
     derl_sandbox::printable::printable_line(text, derl_sandbox::printable::SHOWN_BYTES)
 }
 
+/// The `name:` and `about:` lines.
+fn write_identity(out: &mut String, name: &str, version: &str, description: &str) {
+    let _ = writeln!(out, "name:     {} {}", shown(name), shown(version));
+    let _ = writeln!(out, "about:    {}", shown(description));
+}
+
 /// The primitive table: `g1  name  [min, max]  description`.
 fn write_primitives(out: &mut String, primitives: &[derl_env_api::PrimitiveSpec]) {
     let _ = writeln!(out, "primitives:");
@@ -161,13 +167,7 @@ impl Inspection {
             let _ = writeln!(out, "  - {import}");
         }
         if let Some((info, counts)) = &self.environment {
-            let _ = writeln!(
-                out,
-                "name:     {} {}",
-                shown(&info.name),
-                shown(&info.version)
-            );
-            let _ = writeln!(out, "about:    {}", shown(&info.description));
+            write_identity(&mut out, &info.name, &info.version, &info.description);
             let _ = writeln!(out, "max steps: {}", info.max_steps);
             for (split, steps) in &info.split_max_steps {
                 let _ = writeln!(out, "  {split}: {steps}");
@@ -186,13 +186,7 @@ impl Inspection {
             }
         }
         if let Some(info) = &self.extractor {
-            let _ = writeln!(
-                out,
-                "name:     {} {}",
-                shown(&info.name),
-                shown(&info.version)
-            );
-            let _ = writeln!(out, "about:    {}", shown(&info.description));
+            write_identity(&mut out, &info.name, &info.version, &info.description);
             write_primitives(&mut out, &info.primitives);
         }
         if let Some(reward) = &self.reward {

@@ -219,7 +219,8 @@ impl TextExtractor {
     /// guest (fuel, deadline, memory, trap...). An error in a later call of
     /// a split batch names the samples of that call.
     pub fn extract(&self, samples: &[TextSample]) -> Result<Vec<f64>, PluginError> {
-        let chunks = self.chunks(samples)?;
+        self.check_batch_size(samples.len())?;
+        let chunks = call_ranges(&self.budgets, samples);
         let split = chunks.len() > 1;
         let mut values = Vec::with_capacity(samples.len() * self.stride());
         for range in chunks {
@@ -246,7 +247,7 @@ impl TextExtractor {
     ) -> Result<Vec<Result<Vec<f64>, PluginError>>, PluginError> {
         self.check_batch_size(samples.len())?;
         let mut results = Vec::with_capacity(samples.len());
-        for range in self.chunks_unchecked(samples) {
+        for range in call_ranges(&self.budgets, samples) {
             let whole = self
                 .extract_call(&samples[range.clone()], range.start)
                 .map(|values| values.chunks(self.stride()).map(<[f64]>::to_vec).collect());
@@ -337,16 +338,6 @@ impl TextExtractor {
             ));
         }
         Ok(())
-    }
-
-    /// The batch split into calls within the budgets.
-    fn chunks(&self, samples: &[TextSample]) -> Result<Vec<Range<usize>>, PluginError> {
-        self.check_batch_size(samples.len())?;
-        Ok(self.chunks_unchecked(samples))
-    }
-
-    fn chunks_unchecked(&self, samples: &[TextSample]) -> Vec<Range<usize>> {
-        call_ranges(&self.budgets, samples)
     }
 }
 
