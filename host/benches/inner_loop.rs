@@ -15,6 +15,7 @@
 
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
 use derl_env_api::Split;
+use derl_learn::PolicyKernel;
 use derl_sandbox::{Sandbox, SandboxConfig};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -74,9 +75,11 @@ fn job(
     reward: &str,
     updates: u32,
     threads: usize,
+    kernel: PolicyKernel,
 ) -> InnerJob {
     let mut policy = PolicyConfig::default();
     policy.grpo.threads = threads;
+    policy.model.kernel = kernel;
     InnerJob {
         env: EnvSpec {
             settings: settings
@@ -158,51 +161,76 @@ fn main() {
         "{updates} GRPO updates of 16 tasks x 8 episodes per job, seed 0, default policy, release build\n"
     );
     println!(
-        "| environment | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency |"
+        "| environment | kernel | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency | per core vs candle |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // `--only ENV` runs one environment, `--fused-only` skips the candle kernel (for
+    // profiling).
+    let fused_only = std::env::args().any(|arg| arg == "--fused-only");
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|at| args.get(at + 1).cloned());
     for (env, settings, reward) in &cases {
+        if only.as_deref().is_some_and(|only| only != *env) {
+            continue;
+        }
         let settings: Vec<(&str, &str)> = settings.clone();
-        let mut one_thread_rate = None;
-        for threads in [1usize, 2] {
-            let job = job(env, &settings, reward, updates, threads);
-            phases.take();
-            run_job(&sandbox, &job, |_| {}).expect("the job runs");
-            let sums = phases.take();
-            let get = |key: &str| sums.get(key).copied().unwrap_or(0.0);
-            let decisions = get("update.steps");
-            let training = get("update.rollout_seconds")
-                + get("update.reward_seconds")
-                + get("update.update_seconds");
-            let rate = decisions / training;
-            let parts = [
-                get("update.encode_seconds"),
-                get("update.act_seconds"),
-                get("update.env_seconds"),
-                get("update.reward_seconds"),
-                get("grpo.forward_backward_seconds"),
-                get("grpo.optimizer_seconds"),
-            ];
-            let other = (training - parts.iter().sum::<f64>()).max(0.0);
-            let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / training);
-            let efficiency = match one_thread_rate {
-                None => {
-                    one_thread_rate = Some(rate);
-                    "-".to_owned()
-                }
-                Some(one) => format!("{:.2}", rate / one / threads as f64),
-            };
-            println!(
-                "| {env} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} |",
-                rate / threads as f64,
-                share(parts[0]),
-                share(parts[1]),
-                share(parts[2]),
-                share(parts[3]),
-                share(parts[4]),
-                share(parts[5]),
-                share(other),
-            );
+        let mut candle_rates = Vec::new();
+        for kernel in [PolicyKernel::Candle, PolicyKernel::Fused] {
+            if fused_only && kernel == PolicyKernel::Candle {
+                candle_rates = vec![f64::NAN; 2];
+                continue;
+            }
+            let mut one_thread_rate = None;
+            for threads in [1usize, 2] {
+                let job = job(env, &settings, reward, updates, threads, kernel);
+                phases.take();
+                run_job(&sandbox, &job, |_| {}).expect("the job runs");
+                let sums = phases.take();
+                let get = |key: &str| sums.get(key).copied().unwrap_or(0.0);
+                let decisions = get("update.steps");
+                let training = get("update.rollout_seconds")
+                    + get("update.reward_seconds")
+                    + get("update.update_seconds");
+                let rate = decisions / training;
+                let parts = [
+                    get("update.encode_seconds"),
+                    get("update.act_seconds"),
+                    get("update.env_seconds"),
+                    get("update.reward_seconds"),
+                    get("grpo.forward_backward_seconds"),
+                    get("grpo.optimizer_seconds"),
+                ];
+                let other = (training - parts.iter().sum::<f64>()).max(0.0);
+                let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / training);
+                let efficiency = match one_thread_rate {
+                    None => {
+                        one_thread_rate = Some(rate);
+                        "-".to_owned()
+                    }
+                    Some(one) => format!("{:.2}", rate / one / threads as f64),
+                };
+                let versus = if kernel == PolicyKernel::Candle {
+                    candle_rates.push(rate);
+                    "1.00x".to_owned()
+                } else {
+                    format!("{:.2}x", rate / candle_rates[threads - 1])
+                };
+                let kernel_name = format!("{kernel:?}").to_lowercase();
+                println!(
+                    "| {env} | {kernel_name} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
+                    rate / threads as f64,
+                    share(parts[0]),
+                    share(parts[1]),
+                    share(parts[2]),
+                    share(parts[3]),
+                    share(parts[4]),
+                    share(parts[5]),
+                    share(other),
+                );
+            }
         }
     }
     println!(

@@ -210,6 +210,7 @@ mod tests {
             header_overlap: true,
             action_context: true,
             goal_features: true,
+            kernel: crate::action_policy::PolicyKernel::Fused,
         }
     }
 

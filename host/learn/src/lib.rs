@@ -16,9 +16,11 @@
 pub mod action_policy;
 pub mod allocator;
 pub mod checkpoint;
+pub mod dense;
 pub mod embedding_bag;
 pub mod error;
 pub mod features;
+pub mod gradients;
 pub mod grpo;
 pub mod init;
 pub mod optim;
@@ -30,7 +32,7 @@ pub mod segments;
 
 pub use action_policy::{
     ActionDecision, ActionDistributions, ActionPolicy, ActionPolicyConfig, EncodedObservation,
-    PreparedBatch,
+    PolicyKernel, PreparedBatch,
 };
 pub use error::{LearnError, Result};
 pub use features::{BucketHash, Featurizer, FeaturizerConfig, GoalTerms};

@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Shape, Storage, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LearnError, Result};
+pub use crate::gradients::{Gradient, Gradients};
 use crate::params::Parameters;
 
 /// AdamW hyperparameters.
@@ -43,6 +43,8 @@ pub struct AdamW {
     settings: AdamWSettings,
     steps: u64,
     moments: BTreeMap<String, Moments>,
+    /// Reused dense buffer for row gradients (no state: rewritten every use).
+    scratch: Vec<f32>,
 }
 
 const FIRST_MOMENT_PREFIX: &str = "adamw.first.";
@@ -55,6 +57,7 @@ impl AdamW {
             settings,
             steps: 0,
             moments: BTreeMap::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -108,14 +111,14 @@ impl AdamW {
             decay: (1.0 - learning_rate * weight_decay) as f32,
         };
         for (name, var) in parameters.iter() {
-            let Some(grad) = grads.get(name) else {
+            let Some(grad) = grads.gradient(name) else {
                 continue;
             };
-            if grad.shape() != var.shape() {
+            if grad.dims() != var.dims() {
                 return Err(LearnError::InvalidBatch(format!(
                     "gradient of `{name}` has shape {:?}, the parameter {:?}",
-                    grad.shape(),
-                    var.shape()
+                    grad.dims(),
+                    var.dims()
                 )));
             }
             let moments = self.moments.entry(name.to_owned()).or_insert_with(|| {
@@ -126,21 +129,33 @@ impl AdamW {
                     second: vec![0.0; count],
                 }
             });
-            let grad = grad.flatten_all()?.to_dtype(DType::F32)?;
-            let (storage, layout) = grad.storage_and_layout();
-            let grad_values = match (&*storage, layout.contiguous_offsets()) {
-                (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) => &values[start..end],
-                _ => {
-                    return Err(LearnError::InvalidBatch(format!(
-                        "gradient of `{name}` is not a contiguous f32 CPU tensor"
-                    )));
-                }
+            let mut update = |grad_values: &[f32]| {
+                var.as_tensor().inplace_op1(&FusedUpdate {
+                    coefficients: &coefficients,
+                    grad: grad_values,
+                    moments: std::cell::RefCell::new(moments),
+                })
             };
-            var.as_tensor().inplace_op1(&FusedUpdate {
-                coefficients: &coefficients,
-                grad: grad_values,
-                moments: std::cell::RefCell::new(moments),
-            })?;
+            match grad {
+                Gradient::Dense(grad) => {
+                    let grad = grad.flatten_all()?.to_dtype(DType::F32)?;
+                    let (storage, layout) = grad.storage_and_layout();
+                    match (&*storage, layout.contiguous_offsets()) {
+                        (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) => {
+                            update(&values[start..end])?
+                        }
+                        _ => {
+                            return Err(LearnError::InvalidBatch(format!(
+                                "gradient of `{name}` is not a contiguous f32 CPU tensor"
+                            )));
+                        }
+                    }
+                }
+                Gradient::Rows(rows) => {
+                    rows.write_dense(&mut self.scratch);
+                    update(&self.scratch)?
+                }
+            }
         }
         Ok(())
     }
@@ -288,64 +303,6 @@ impl InplaceOp1 for FusedUpdate<'_> {
     }
 }
 
-/// Gradients of named parameters, detached from the graph, in name order.
-///
-/// Taking them out of candle's `GradStore` right after a backward pass frees the gradients
-/// of every intermediate tensor early, and lets micro-batches add up their gradients.
-#[derive(Clone, Debug, Default)]
-pub struct Gradients {
-    grads: BTreeMap<String, Tensor>,
-}
-
-impl Gradients {
-    /// The gradients of `parameters` in the store of a backward pass (parameters the loss
-    /// does not depend on have none).
-    pub fn from_backward(parameters: &Parameters, store: &GradStore) -> Self {
-        let grads = parameters
-            .iter()
-            .filter_map(|(name, var)| {
-                store
-                    .get(var.as_tensor())
-                    .map(|grad| (name.to_owned(), grad.detach()))
-            })
-            .collect();
-        Self { grads }
-    }
-
-    /// The gradient of parameter `name`, if it has one.
-    pub fn get(&self, name: &str) -> Option<&Tensor> {
-        self.grads.get(name)
-    }
-
-    /// Adds `other` into these gradients (gradient accumulation).
-    ///
-    /// # Errors
-    /// A candle error when shapes differ.
-    pub fn accumulate(&mut self, other: Gradients) -> Result<()> {
-        for (name, grad) in other.grads {
-            let sum = match self.grads.remove(&name) {
-                Some(existing) => (existing + grad)?,
-                None => grad,
-            };
-            self.grads.insert(name, sum);
-        }
-        Ok(())
-    }
-
-    /// The L2 norm of all gradients taken together, summed in name order.
-    ///
-    /// # Errors
-    /// A candle error if a gradient cannot be read back.
-    pub fn global_norm(&self) -> Result<f64> {
-        let mut squares = 0.0f64;
-        for grad in self.grads.values() {
-            let square: f32 = grad.sqr()?.sum_all()?.to_scalar()?;
-            squares += f64::from(square);
-        }
-        Ok(squares.sqrt())
-    }
-}
-
 /// The factor that brings a gradient of norm `norm` down to `max_norm` (1 when it is already
 /// within, or when clipping is off): `max_norm / (norm + 1e-6)`, as PyTorch's
 /// `clip_grad_norm_`.
@@ -419,16 +376,16 @@ mod tests {
         total
             .accumulate(grads_of(&parameters, &[0.5, 4.0]))
             .unwrap();
-        let w = total.get("w").unwrap().to_vec1::<f32>().unwrap();
+        let w = total.get("w").unwrap().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(w, [1.5, 2.0]);
         assert!((total.global_norm().unwrap() - 2.5).abs() < 1e-6);
         let mut empty = Gradients::default();
         empty.accumulate(total).unwrap();
         assert_eq!(
-            empty.get("w").unwrap().to_vec1::<f32>().unwrap(),
+            empty.get("w").unwrap().unwrap().to_vec1::<f32>().unwrap(),
             [1.5, 2.0]
         );
-        assert!(empty.get("v").is_none());
+        assert!(empty.get("v").unwrap().is_none());
     }
 
     #[test]

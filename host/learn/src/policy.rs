@@ -9,6 +9,7 @@
 use candle_core::Tensor;
 
 use crate::error::Result;
+use crate::optim::Gradients;
 use crate::params::Parameters;
 
 /// A policy's view of a batch of decisions, as tensors that gradients flow through.
@@ -47,6 +48,27 @@ pub trait PolicyModel: Sync {
         actions: &[u32],
     ) -> Result<DecisionEvaluation>;
 
+    /// The gradient of a loss computed from this batch's evaluation: `loss` turns the
+    /// evaluation into a scalar loss tensor (and anything else the caller wants back), and
+    /// the gradient of that scalar comes back for every parameter it depends on. The
+    /// default runs candle's autograd through [`PolicyModel::evaluate`]
+    /// ([`default_loss_gradients`]); a model with a hand-written backward pass overrides
+    /// it.
+    ///
+    /// # Errors
+    /// As [`PolicyModel::evaluate`], or `loss`'s error.
+    fn loss_gradients<T>(
+        &self,
+        decisions: &[&Self::Decision],
+        actions: &[u32],
+        loss: impl FnOnce(&DecisionEvaluation) -> Result<(Tensor, T)>,
+    ) -> Result<(Gradients, T)>
+    where
+        Self: Sized,
+    {
+        default_loss_gradients(self, decisions, actions, loss)
+    }
+
     /// The trainable parameters. They are shared handles: an optimizer that updates them
     /// updates this model.
     fn parameters(&self) -> &Parameters;
@@ -60,4 +82,21 @@ pub trait PolicyModel: Sync {
     fn snapshot(&self) -> Result<Self>
     where
         Self: Sized;
+}
+
+/// [`PolicyModel::loss_gradients`] through candle's autograd: evaluate, compute the loss,
+/// backpropagate.
+///
+/// # Errors
+/// As [`PolicyModel::evaluate`], or `loss`'s error.
+pub fn default_loss_gradients<M: PolicyModel, T>(
+    model: &M,
+    decisions: &[&M::Decision],
+    actions: &[u32],
+    loss: impl FnOnce(&DecisionEvaluation) -> Result<(Tensor, T)>,
+) -> Result<(Gradients, T)> {
+    let evaluation = model.evaluate(decisions, actions)?;
+    let (loss, value) = loss(&evaluation)?;
+    let gradients = Gradients::from_backward(model.parameters(), &loss.backward()?);
+    Ok((gradients, value))
 }

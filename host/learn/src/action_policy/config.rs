@@ -47,6 +47,24 @@ pub struct ActionPolicyConfig {
     /// trigrams around it become features of their own (`take <goal> 1`, `unvisited <goal>
     /// <goal>`, `carrying a <goal> 1`), shared by every task. Default false.
     pub goal_features: bool,
+    /// How the forward and backward passes are computed. Default [`PolicyKernel::Candle`].
+    pub kernel: PolicyKernel,
+}
+
+/// How an [`ActionPolicy`]'s forward and backward passes are computed. Both compute the
+/// same function; they differ in the grouping of float sums, so results agree to rounding,
+/// not bit for bit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyKernel {
+    /// candle's tensor operations and autograd: the reference implementation, and the
+    /// only one for clause attention.
+    #[default]
+    Candle,
+    /// Hand-written passes on plain slices, one matrix product for the pair part of the
+    /// hidden layer (see the `fused` module); a policy with clause attention runs on
+    /// candle.
+    Fused,
 }
 
 impl Default for ActionPolicyConfig {
@@ -62,6 +80,7 @@ impl Default for ActionPolicyConfig {
             header_overlap: false,
             action_context: false,
             goal_features: false,
+            kernel: PolicyKernel::default(),
         }
     }
 }

@@ -71,7 +71,11 @@ impl ActionPolicy {
             .chunks(decisions.len().div_ceil(threads.max(1)))
             .collect();
         let rows = crate::parallel::map(&chunks, threads, |chunk| {
-            self.distributions(chunk)?.to_vecs()
+            if self.runs_fused() {
+                Ok(self.fused_forward(self.flatten(chunk)?)?.rows())
+            } else {
+                self.distributions(chunk)?.to_vecs()
+            }
         });
         let mut all = Vec::with_capacity(decisions.len());
         for chunk_rows in rows {

@@ -45,12 +45,15 @@
 mod batch;
 mod config;
 mod encoding;
+mod fused;
+#[cfg(test)]
+mod fused_tests;
 mod logits;
 #[cfg(test)]
 mod tests;
 
 pub use batch::PreparedBatch;
-pub use config::ActionPolicyConfig;
+pub use config::{ActionPolicyConfig, PolicyKernel};
 pub use encoding::{ActionDecision, EncodedObservation};
 pub use logits::ActionDistributions;
 
@@ -62,8 +65,9 @@ use crate::checkpoint;
 use crate::error::{LearnError, Result};
 use crate::features::Featurizer;
 use crate::init::{linear_weight, parameter_rng, uniform};
+use crate::optim::Gradients;
 use crate::params::Parameters;
-use crate::policy::{DecisionEvaluation, PolicyModel};
+use crate::policy::{DecisionEvaluation, PolicyModel, default_loss_gradients};
 use crate::segments::evaluate_rows;
 
 /// Name under which [`ActionPolicy`] checkpoints record their model kind.
@@ -345,6 +349,38 @@ impl PolicyModel for ActionPolicy {
         let distributions = self.distributions(decisions)?;
         distributions.segments.check_actions(actions)?;
         evaluate_rows(&distributions.log_probs, actions)
+    }
+
+    fn loss_gradients<T>(
+        &self,
+        decisions: &[&ActionDecision],
+        actions: &[u32],
+        loss: impl FnOnce(&DecisionEvaluation) -> Result<(Tensor, T)>,
+    ) -> Result<(Gradients, T)> {
+        if !self.runs_fused() {
+            return default_loss_gradients(self, decisions, actions, loss);
+        }
+        let pass = self.fused_forward(self.flatten(decisions)?)?;
+        pass.check_actions(actions)?;
+        let (chosen, entropy) = pass.chosen(actions);
+        let n = chosen.len();
+        let log_probs = Var::from_vec(chosen, n, &self.device)?;
+        let entropy = Var::from_slice(entropy, n, &self.device)?;
+        let evaluation = DecisionEvaluation {
+            log_probs: log_probs.as_tensor().clone(),
+            entropy: entropy.as_tensor().clone(),
+        };
+        let (loss, value) = loss(&evaluation)?;
+        let store = loss.backward()?;
+        let upstream = |var: &Var| -> Result<Vec<f32>> {
+            match store.get(var.as_tensor()) {
+                Some(grad) => Ok(grad.to_vec1()?),
+                None => Ok(vec![0.0; n]),
+            }
+        };
+        let gradients =
+            pass.backward(self, actions, &upstream(&log_probs)?, &upstream(&entropy)?)?;
+        Ok((gradients, value))
     }
 
     fn parameters(&self) -> &Parameters {

@@ -24,6 +24,7 @@ fn small_config(seed: u64) -> ActionPolicyConfig {
         header_overlap: true,
         action_context: true,
         goal_features: true,
+        kernel: PolicyKernel::Candle,
     }
 }
 

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::advantages::group_advantages;
 use super::config::{ClipRange, GrpoConfig, LossAggregation};
-use super::loss::{LossInputs, grpo_loss, is_clipped, k3_kl};
+use super::loss::{LossInputs, LossTerms, grpo_loss, is_clipped, k3_kl};
 use crate::checkpoint::{read_json, read_tensors, write_json, write_tensors};
 use crate::error::{LearnError, Result};
 use crate::optim::{AdamW, Gradients, clip_scale};
-use crate::policy::PolicyModel;
+use crate::policy::{DecisionEvaluation, PolicyModel};
 use crate::sampling::shuffle;
 use crate::segments::MASKED_LOGIT;
 
@@ -165,6 +165,13 @@ impl MicroPass {
         *loss += self.loss;
         totals.policy_loss += self.policy_loss;
     }
+}
+
+/// A micro-batch's loss terms with the values they were computed from.
+struct Evaluated {
+    terms: LossTerms,
+    log_probs: Vec<f32>,
+    entropy: Vec<f32>,
 }
 
 #[derive(Default)]
@@ -452,17 +459,6 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         let advantages = pick(&flat.advantages);
         let n = indices.len();
 
-        let evaluation = model.evaluate(&decisions, &actions)?;
-        let log_probs: Vec<f32> = evaluation.log_probs.to_vec1()?;
-        if let Some(position) = log_probs
-            .iter()
-            .position(|&lp| lp.is_nan() || lp <= IMPOSSIBLE_LOG_PROB)
-        {
-            return Err(LearnError::InvalidBatch(format!(
-                "the policy gives log-probability {} to a recorded action (masked or invalid)",
-                log_probs[position]
-            )));
-        }
         let constant = |values: &[f32]| Tensor::from_slice(values, n, device);
         let sampled_t = constant(&sampled)?;
         let advantages_t = constant(&advantages)?;
@@ -470,20 +466,45 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         let reference_t = reference_log_probs
             .map(|r| constant(&pick(r)))
             .transpose()?;
-        let terms = grpo_loss(
-            LossInputs {
-                log_probs: &evaluation.log_probs,
-                entropy: &evaluation.entropy,
-                sampled_log_probs: &sampled_t,
-                advantages: &advantages_t,
-                weights: &weights_t,
-                reference_log_probs: reference_t.as_ref(),
-            },
-            self.config.clip_range(),
-            self.config.kl_coef,
-            self.config.entropy_coef,
-        )?;
-        let gradients = Gradients::from_backward(model.parameters(), &terms.loss.backward()?);
+        let loss = |evaluation: &DecisionEvaluation| -> Result<(Tensor, Evaluated)> {
+            let log_probs: Vec<f32> = evaluation.log_probs.to_vec1()?;
+            if let Some(position) = log_probs
+                .iter()
+                .position(|&lp| lp.is_nan() || lp <= IMPOSSIBLE_LOG_PROB)
+            {
+                return Err(LearnError::InvalidBatch(format!(
+                    "the policy gives log-probability {} to a recorded action (masked or invalid)",
+                    log_probs[position]
+                )));
+            }
+            let terms = grpo_loss(
+                LossInputs {
+                    log_probs: &evaluation.log_probs,
+                    entropy: &evaluation.entropy,
+                    sampled_log_probs: &sampled_t,
+                    advantages: &advantages_t,
+                    weights: &weights_t,
+                    reference_log_probs: reference_t.as_ref(),
+                },
+                self.config.clip_range(),
+                self.config.kl_coef,
+                self.config.entropy_coef,
+            )?;
+            let entropy = evaluation.entropy.to_vec1()?;
+            let loss = terms.loss.clone();
+            let evaluated = Evaluated {
+                terms,
+                log_probs,
+                entropy,
+            };
+            Ok((loss, evaluated))
+        };
+        let (gradients, evaluated) = model.loss_gradients(&decisions, &actions, loss)?;
+        let Evaluated {
+            terms,
+            log_probs,
+            entropy,
+        } = evaluated;
 
         let kl_sum = |kl: &Tensor| -> Result<f64> {
             Ok(kl.to_vec1::<f32>()?.iter().map(|&v| f64::from(v)).sum())
@@ -492,7 +513,7 @@ impl<M: PolicyModel> GrpoTrainer<M> {
         Ok(MicroPass {
             gradients,
             ratio: terms.ratio.to_vec1()?,
-            entropy: evaluation.entropy.to_vec1()?,
+            entropy,
             log_probs,
             sampled,
             advantages,

@@ -159,6 +159,7 @@ pub fn policy_config(seed: u64) -> ActionPolicyConfig {
         header_overlap: false,
         action_context: false,
         goal_features: false,
+        kernel: derl_learn::PolicyKernel::Candle,
     }
 }
 
