@@ -76,10 +76,12 @@ fn job(
     updates: u32,
     threads: usize,
     kernel: PolicyKernel,
+    feature_cache: bool,
 ) -> InnerJob {
     let mut policy = PolicyConfig::default();
     policy.grpo.threads = threads;
     policy.model.kernel = kernel;
+    policy.feature_cache = feature_cache;
     InnerJob {
         env: EnvSpec {
             settings: settings
@@ -161,12 +163,19 @@ fn main() {
         "{updates} GRPO updates of 16 tasks x 8 episodes per job, seed 0, default policy, release build\n"
     );
     println!(
-        "| environment | kernel | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency | per core vs candle |"
+        "| environment | path | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency | vs before |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    // `--only ENV` runs one environment, `--fused-only` skips the candle kernel (for
+    // `--only ENV` runs one environment, `--fused-only` only today's default path (for
     // profiling).
     let fused_only = std::env::args().any(|arg| arg == "--fused-only");
+    // Before the speed work (candle, every observation featurized afresh), the candle
+    // kernel with the feature cache, and the fused kernel with it.
+    let paths = [
+        ("before", PolicyKernel::Candle, false),
+        ("candle + cache", PolicyKernel::Candle, true),
+        ("fused + cache", PolicyKernel::Fused, true),
+    ];
     let args: Vec<String> = std::env::args().collect();
     let only = args
         .iter()
@@ -177,15 +186,22 @@ fn main() {
             continue;
         }
         let settings: Vec<(&str, &str)> = settings.clone();
-        let mut candle_rates = Vec::new();
-        for kernel in [PolicyKernel::Candle, PolicyKernel::Fused] {
+        let mut before_rates = vec![f64::NAN; 2];
+        for (path, kernel, feature_cache) in paths {
             if fused_only && kernel == PolicyKernel::Candle {
-                candle_rates = vec![f64::NAN; 2];
                 continue;
             }
             let mut one_thread_rate = None;
             for threads in [1usize, 2] {
-                let job = job(env, &settings, reward, updates, threads, kernel);
+                let job = job(
+                    env,
+                    &settings,
+                    reward,
+                    updates,
+                    threads,
+                    kernel,
+                    feature_cache,
+                );
                 phases.take();
                 run_job(&sandbox, &job, |_| {}).expect("the job runs");
                 let sums = phases.take();
@@ -212,15 +228,12 @@ fn main() {
                     }
                     Some(one) => format!("{:.2}", rate / one / threads as f64),
                 };
-                let versus = if kernel == PolicyKernel::Candle {
-                    candle_rates.push(rate);
-                    "1.00x".to_owned()
-                } else {
-                    format!("{:.2}x", rate / candle_rates[threads - 1])
-                };
-                let kernel_name = format!("{kernel:?}").to_lowercase();
+                if path == "before" {
+                    before_rates[threads - 1] = rate;
+                }
+                let versus = format!("{:.2}x", rate / before_rates[threads - 1]);
                 println!(
-                    "| {env} | {kernel_name} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
+                    "| {env} | {path} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
                     rate / threads as f64,
                     share(parts[0]),
                     share(parts[1]),

@@ -162,14 +162,42 @@ impl Featurizer {
         }
         if self.config.word_bigrams {
             for pair in words.windows(2) {
-                let mut hash = fnv1a64(&[BIGRAM_NAMESPACE]);
-                hash = fnv1a64_extend(hash, pair[0].as_bytes());
-                hash = fnv1a64_extend(hash, &[BIGRAM_SEPARATOR]);
-                hash = fnv1a64_extend(hash, pair[1].as_bytes());
-                ids.push(self.bucket(hash));
+                ids.push(self.bigram_id(&pair[0], &pair[1]));
             }
         }
         ids
+    }
+
+    /// Whether [`Featurizer::encode`] lists word bigrams after the words.
+    pub fn word_bigrams(&self) -> bool {
+        self.config.word_bigrams
+    }
+
+    /// The bucket id [`Featurizer::encode`] gives the bigram `first second` (lowercase
+    /// words).
+    pub fn bigram_id(&self, first: &str, second: &str) -> u32 {
+        let mut hash = fnv1a64(&[BIGRAM_NAMESPACE]);
+        hash = fnv1a64_extend(hash, first.as_bytes());
+        hash = fnv1a64_extend(hash, &[BIGRAM_SEPARATOR]);
+        hash = fnv1a64_extend(hash, second.as_bytes());
+        self.bucket(hash)
+    }
+
+    /// [`Featurizer::encode`] with the first and last (lowercase) words of `text`, which
+    /// is what joining encoded texts needs (see [`crate::action_policy::FeatureCache`]).
+    pub fn encode_with_ends(&self, text: &str) -> (Vec<u32>, Option<(String, String)>) {
+        let ids = self.encode(text);
+        let mut words = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty());
+        let first = words.next().map(str::to_lowercase);
+        let ends = first.map(|first| {
+            let last = words
+                .next_back()
+                .map_or_else(|| first.clone(), str::to_lowercase);
+            (first, last)
+        });
+        (ids, ends)
     }
 
     /// The word bigrams among the ids [`Featurizer::encode`] gave for one text (it lists the

@@ -32,7 +32,7 @@ pub mod segments;
 
 pub use action_policy::{
     ActionDecision, ActionDistributions, ActionPolicy, ActionPolicyConfig, EncodedObservation,
-    PolicyKernel, PreparedBatch,
+    FeatureCache, PolicyKernel, PreparedBatch,
 };
 pub use error::{LearnError, Result};
 pub use features::{BucketHash, Featurizer, FeaturizerConfig, GoalTerms};

@@ -10,10 +10,13 @@ use anyhow::Context;
 use candle_core::Device;
 use derl_env_api::Observation;
 use derl_learn::grpo::{Episode as GrpoEpisode, Step};
-use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, GrpoConfig, GrpoTrainer};
+use derl_learn::{
+    ActionDecision, ActionPolicy, ActionPolicyConfig, FeatureCache, GrpoConfig, GrpoTrainer,
+};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// Architecture and optimisation settings of the inner-loop policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,16 @@ pub struct PolicyConfig {
     /// observation's mean-pooled bag of features, so a long observation does
     /// not drown it.
     pub goal_repeats: u32,
+    /// Whether the rollout remembers the features of clause, action and goal
+    /// texts within an inner loop instead of hashing them again every step
+    /// (see `derl_learn::FeatureCache`). The features, and so every result,
+    /// are the same either way. Default true.
+    #[serde(skip_serializing_if = "is_true")]
+    pub feature_cache: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Default for PolicyConfig {
@@ -59,6 +72,7 @@ impl Default for PolicyConfig {
                 ..GrpoConfig::default()
             },
             goal_repeats: 0,
+            feature_cache: true,
         }
     }
 }
@@ -106,6 +120,10 @@ pub struct PolicyLearner {
     goal_repeats: u32,
     policy: ActionPolicy,
     trainer: GrpoTrainer<ActionPolicy>,
+    /// One feature cache per rollout thread (each thread locks only its own).
+    feature_caches: Vec<Mutex<FeatureCache>>,
+    /// Whether the caches are used (else every observation is featurized afresh).
+    feature_cache: bool,
 }
 
 impl PolicyLearner {
@@ -153,7 +171,10 @@ impl PolicyLearner {
             ..config.grpo.clone()
         };
         let trainer = GrpoTrainer::new(grpo, &policy).context("configuring GRPO")?;
+        let threads = config.grpo.threads.max(1);
         Ok(PolicyLearner {
+            feature_caches: (0..threads).map(|_| Mutex::default()).collect(),
+            feature_cache: config.feature_cache,
             goal_repeats: config.goal_repeats,
             policy,
             trainer,
@@ -176,23 +197,25 @@ impl PolicyLearner {
     }
 }
 
-impl SavePolicy for PolicyLearner {
-    fn save_policy(&self, dir: &Path, metadata: &serde_json::Value) -> anyhow::Result<()> {
-        self.save(dir, metadata)
-    }
-}
-
-impl Actor for PolicyLearner {
-    type Encoded = ActionDecision;
-
-    fn encode(&self, observation: &Observation) -> ActionDecision {
+impl PolicyLearner {
+    /// Featurizes one observation, remembering its texts in `cache` (the same decision
+    /// as without a cache; see [`FeatureCache`]).
+    fn encode_through(
+        &self,
+        cache: &Mutex<FeatureCache>,
+        observation: &Observation,
+    ) -> ActionDecision {
         let numeric: Vec<f32> = observation.features.to_vec();
-        let mut decision = self.policy.encode_decision(
-            &observation.task,
-            &observation.text,
-            &numeric,
-            &observation.actions,
-        );
+        let (task, text, actions) = (&observation.task, &observation.text, &observation.actions);
+        let mut decision = if self.feature_cache {
+            let mut cache = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.policy
+                .encode_decision_cached(&mut cache, task, text, &numeric, actions)
+        } else {
+            self.policy.encode_decision(task, text, &numeric, actions)
+        };
         if self.goal_repeats > 0 {
             let goal_ids = self.policy.featurizer().encode(&observation.task);
             let encoded = std::sync::Arc::get_mut(&mut decision.observation)
@@ -203,11 +226,39 @@ impl Actor for PolicyLearner {
         }
         decision
     }
+}
+
+impl SavePolicy for PolicyLearner {
+    fn save_policy(&self, dir: &Path, metadata: &serde_json::Value) -> anyhow::Result<()> {
+        self.save(dir, metadata)
+    }
+}
+
+impl Actor for PolicyLearner {
+    type Encoded = ActionDecision;
+
+    fn encode(&self, observation: &Observation) -> ActionDecision {
+        self.encode_through(&self.feature_caches[0], observation)
+    }
 
     fn encode_all(&self, observations: &[&Observation]) -> Vec<ActionDecision> {
-        derl_learn::parallel::map(observations, self.threads(), |observation| {
-            self.encode(observation)
+        let chunk = observations
+            .len()
+            .div_ceil(self.feature_caches.len())
+            .max(1);
+        let parts: Vec<(&Mutex<FeatureCache>, &[&Observation])> = self
+            .feature_caches
+            .iter()
+            .zip(observations.chunks(chunk))
+            .collect();
+        derl_learn::parallel::map(&parts, self.threads(), |(cache, part)| {
+            part.iter()
+                .map(|observation| self.encode_through(cache, observation))
+                .collect::<Vec<_>>()
         })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn threads(&self) -> usize {

@@ -399,8 +399,8 @@ impl ActionPolicy {
         let mut next = 0u32;
         // Per observation: which clauses (after the header) hold each bigram, and the
         // header's distinct features.
-        let mut clauses_of_bigram: Vec<HashMap<u32, Vec<u32>, FnvBuildHasher>> =
-            Vec::with_capacity(observations.len());
+        // Sorted (bigram, clause) pairs of each observation.
+        let mut clauses_of_bigram: Vec<Vec<(u32, u32)>> = Vec::with_capacity(observations.len());
         let mut header_features: Vec<Vec<u32>> = Vec::with_capacity(observations.len());
         for (slot, observation) in observations.iter().enumerate() {
             first_clause.push(next);
@@ -408,15 +408,17 @@ impl ActionPolicy {
                 header_ids.push(next);
                 header_observation.push(slot as u32);
             }
-            let mut index: HashMap<u32, Vec<u32>, FnvBuildHasher> = HashMap::default();
+            let mut index: Vec<(u32, u32)> = Vec::new();
             for (local, clause) in observation.clauses.iter().enumerate().skip(1) {
-                for &bigram in featurizer.bigrams(clause) {
-                    let holders = index.entry(bigram).or_default();
-                    if holders.last() != Some(&(local as u32)) {
-                        holders.push(local as u32);
-                    }
-                }
+                index.extend(
+                    featurizer
+                        .bigrams(clause)
+                        .iter()
+                        .map(|&b| (b, local as u32)),
+                );
             }
+            index.sort_unstable();
+            index.dedup();
             clauses_of_bigram.push(index);
             let mut header: Vec<u32> = observation.clauses.first().cloned().unwrap_or_default();
             header.sort_unstable();
@@ -442,10 +444,13 @@ impl ActionPolicy {
             let slot = slot as usize;
             let observation = observations[slot];
             matched.clear();
-            for bigram in featurizer.bigrams(action) {
-                if let Some(holders) = clauses_of_bigram[slot].get(bigram) {
-                    matched.extend(holders);
-                }
+            let index = &clauses_of_bigram[slot];
+            for &bigram in featurizer.bigrams(action) {
+                let start = index.partition_point(|&(held, _)| held < bigram);
+                let holders = index[start..]
+                    .iter()
+                    .take_while(|&&(held, _)| held == bigram);
+                matched.extend(holders.map(|&(_, clause)| clause));
             }
             matched.sort_unstable();
             matched.dedup();

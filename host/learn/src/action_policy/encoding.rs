@@ -71,16 +71,9 @@ impl ActionPolicy {
         numeric: &[f32],
         goal: Option<&GoalTerms>,
     ) -> EncodedObservation {
-        // Header overlap alone reads only the first clause.
-        let reads_all = self.config.clause_attention || self.config.action_context;
-        let clauses_read = match (reads_all, self.config.header_overlap) {
-            (true, _) => self.config.max_clauses,
-            (false, true) => 1,
-            (false, false) => 0,
-        };
         let clauses: Vec<Vec<u32>> = listed
             .iter()
-            .take(clauses_read)
+            .take(self.clauses_read())
             .map(|clause| self.featurizer.encode(clause))
             .collect();
         let (goal, clause_goal) = match goal {
@@ -104,6 +97,18 @@ impl ActionPolicy {
             clauses,
             goal,
             clause_goal,
+        }
+    }
+
+    /// How many of an observation's listed clauses the policy featurizes one by one: all
+    /// (up to `max_clauses`) for attention or contexts, the header alone for header
+    /// overlap, none otherwise.
+    pub(super) fn clauses_read(&self) -> usize {
+        let reads_all = self.config.clause_attention || self.config.action_context;
+        match (reads_all, self.config.header_overlap) {
+            (true, _) => self.config.max_clauses,
+            (false, true) => 1,
+            (false, false) => 0,
         }
     }
 

@@ -354,8 +354,9 @@ impl FusedPass {
     /// The gradients of every parameter for a loss whose gradient is `grad_log_prob[i]`
     /// with respect to the chosen log-probability of decision `i` and `grad_entropy[i]`
     /// with respect to its entropy.
+    /// The pass's buffers are reused for the gradients, so it is consumed.
     pub(super) fn backward(
-        &self,
+        mut self,
         policy: &ActionPolicy,
         actions: &[u32],
         grad_log_prob: &[f32],
@@ -385,18 +386,14 @@ impl FusedPass {
         }
 
         let mut grad_output = vec![0f32; hidden_dim];
-        let mut grad_hidden = vec![0f32; pairs * hidden_dim];
-        let per_pair = self
-            .hidden
-            .chunks_exact(hidden_dim)
-            .zip(grad_hidden.chunks_exact_mut(hidden_dim))
-            .zip(&grad_logit);
-        for ((units, grads_row), &g) in per_pair {
-            for (sum, &unit) in grad_output.iter_mut().zip(units) {
+        // The hidden layer's gradient overwrites its values, unit by unit.
+        let mut grad_hidden = std::mem::take(&mut self.hidden);
+        let per_pair = grad_hidden.chunks_exact_mut(hidden_dim).zip(&grad_logit);
+        for (units, &g) in per_pair {
+            for ((unit, sum), &weight) in units.iter_mut().zip(&mut grad_output).zip(&self.output) {
+                let active = *unit > 0.0;
                 *sum += unit.max(0.0) * g;
-            }
-            for ((slot, &unit), &weight) in grads_row.iter_mut().zip(units).zip(&self.output) {
-                *slot = if unit > 0.0 { g * weight } else { 0.0 };
+                *unit = if active { g * weight } else { 0.0 };
             }
         }
         grads.insert(OUTPUT, (grad_output, vec![hidden_dim, 1]));
@@ -432,7 +429,8 @@ impl FusedPass {
             grads.insert(name, (block, vec![rows, hidden_dim]));
             offset += rows;
         }
-        let mut grad_inputs = vec![0f32; pairs * columns];
+        // The inputs' gradient overwrites the inputs (no longer needed after the weights').
+        let mut grad_inputs = std::mem::take(&mut self.pair_inputs);
         matmul(
             &mut grad_inputs,
             MatRef::new(&grad_hidden, pairs, hidden_dim),
@@ -443,8 +441,10 @@ impl FusedPass {
         let action = &self.bags[observations * dim..(observations + actions_count) * dim];
         let mut grad_observation = vec![0f32; observations * dim];
         let mut grad_action = vec![0f32; actions_count * dim];
-        let mut grad_context = vec![0f32; self.context.len()];
         let mut grad_header = vec![0f32; self.header.len()];
+        // The context's gradient overwrites the context bag, element by element.
+        let mut context = std::mem::take(&mut self.context);
+        let has_context = flat.context.is_some();
         for pair in 0..pairs {
             let (o, a) = (
                 flat.pair_observation[pair] as usize,
@@ -452,31 +452,30 @@ impl FusedPass {
             );
             let g = row(&grad_inputs, pair, columns);
             let (obs, act) = (row(&self.observation, o, dim), row(action, a, dim));
+            let g_interaction = &g[..dim];
             let g_obs = row_mut(&mut grad_observation, o, dim);
-            for j in 0..dim {
-                g_obs[j] += g[j] * act[j];
+            for ((sum, &gi), &y) in g_obs.iter_mut().zip(g_interaction).zip(act) {
+                *sum += gi * y;
             }
             let g_act = row_mut(&mut grad_action, a, dim);
-            for j in 0..dim {
-                g_act[j] += g[j] * obs[j];
+            for ((sum, &gi), &x) in g_act.iter_mut().zip(g_interaction).zip(obs) {
+                *sum += gi * x;
             }
-            if flat.context.is_some() {
-                let (ctx, head) = (row(&self.context, pair, dim), row(&self.header, o, dim));
+            if has_context {
+                let head = row(&self.header, o, dim);
+                let g_head = row_mut(&mut grad_header, o, dim);
+                let ctx = row_mut(&mut context, pair, dim);
                 let (g_plain, g_act_product, g_head_product) =
                     (&g[dim..2 * dim], &g[2 * dim..3 * dim], &g[3 * dim..4 * dim]);
                 for j in 0..dim {
-                    g_act[j] += g_act_product[j] * ctx[j];
-                }
-                let g_ctx = row_mut(&mut grad_context, pair, dim);
-                for j in 0..dim {
-                    g_ctx[j] = g_plain[j] + g_act_product[j] * act[j] + g_head_product[j] * head[j];
-                }
-                let g_head = row_mut(&mut grad_header, o, dim);
-                for j in 0..dim {
-                    g_head[j] += g_head_product[j] * ctx[j];
+                    let c = ctx[j];
+                    g_act[j] += g_act_product[j] * c;
+                    g_head[j] += g_head_product[j] * c;
+                    ctx[j] = g_plain[j] + g_act_product[j] * act[j] + g_head_product[j] * head[j];
                 }
             }
         }
+        let grad_context = context;
 
         let mut grad_weight_observation = vec![0f32; dim * hidden_dim];
         matmul(
@@ -555,13 +554,22 @@ impl FusedPass {
                 }
             }
             let buckets = policy.featurizer.buckets();
-            let mut rows: Vec<u32> = flat.ids.clone();
-            rows.sort_unstable();
-            rows.dedup();
+            // Each touched table row's place among the gradient's rows (in row order).
+            let mut place = vec![u32::MAX; buckets];
+            for &id in &flat.ids {
+                place[id as usize] = 0;
+            }
+            let mut rows = Vec::new();
+            for (id, slot) in place.iter_mut().enumerate() {
+                if *slot == 0 {
+                    *slot = rows.len() as u32;
+                    rows.push(id as u32);
+                }
+            }
             let mut grad_rows = vec![0f32; rows.len() * dim];
             let entries = flat.ids.iter().zip(&flat.text_of_id).zip(&flat.id_weight);
             for ((&id, &text), &weight) in entries {
-                let at = rows.binary_search(&id).expect("every id is among the rows");
+                let at = place[id as usize] as usize;
                 add_scaled(
                     row_mut(&mut grad_rows, at, dim),
                     row(&grad_bags, text as usize, dim),

@@ -45,6 +45,7 @@
 mod batch;
 mod config;
 mod encoding;
+mod feature_cache;
 mod fused;
 #[cfg(test)]
 mod fused_tests;
@@ -55,6 +56,7 @@ mod tests;
 pub use batch::PreparedBatch;
 pub use config::{ActionPolicyConfig, PolicyKernel};
 pub use encoding::{ActionDecision, EncodedObservation};
+pub use feature_cache::FeatureCache;
 pub use logits::ActionDistributions;
 
 use std::path::Path;
