@@ -202,21 +202,26 @@ def main():
         median, best, cpu = timed(
             args.repeats, lambda: grpo_step(params, optimizer, parts, grpo, embedding_bag)
         )
-        rows.append((name, median, best, cpu, meta["candle_ms"][candle_key]))
+        rows.append((name, median, best, cpu, "candle", meta["candle_ms"][candle_key]))
+        # The same computation on derl's fused kernel, where the export has it (the one-pass
+        # step's fused twin is `fused_step_8192`; the trainer's is `<key>_fused`).
+        fused_key = "fused_step_8192" if candle_key == "tensor_step_8192" else f"{candle_key}_fused"
+        if fused_key in meta["candle_ms"]:
+            rows.append((name, median, best, cpu, "fused", meta["candle_ms"][fused_key]))
 
-    print(f"\n{'one GRPO step on the fixed batch':<34} {'PyTorch':>30}   {'candle':>30}   ratio")
+    print(f"\n{'one GRPO step on the fixed batch':<34} {'PyTorch':>30}   {'kernel':<11} {'derl':>30}   ratio")
     unit = "median / min / cpu ms" if single else "median / min ms"
-    print(f"{'':<34} {unit:>30}   {unit:>30}   candle/PyTorch")
-    for name, median, best, cpu, candle in rows:
+    print(f"{'':<34} {unit:>30}   {'':<11} {unit:>30}   derl/PyTorch")
+    for name, median, best, cpu, kernel, candle in rows:
         torch_text = f"{median:8.1f} / {best:8.1f}" + (f" / {cpu:8.1f}" if single else "")
         candle_text = f"{candle['median_ms']:8.1f} / {candle['min_ms']:8.1f}" + (
             f" / {candle['cpu_median_ms']:8.1f}" if single else ""
         )
         key, ours = ("cpu", candle["cpu_median_ms"] / cpu) if single else ("median", candle["median_ms"] / median)
-        print(f"{name:<34} {torch_text:>30}   {candle_text:>30}   {ours:.2f}x ({key})")
+        print(f"{name:<34} {torch_text:>30}   {kernel:<11} {candle_text:>30}   {ours:.2f}x ({key})")
     print(
-        "(candle's micro-batched figure is GrpoTrainer::update, which also prepares each "
-        "micro-batch from the decisions; PyTorch's starts from prepared tensors)"
+        "(derl's micro-batched figures are GrpoTrainer::update, which also prepares each "
+        "micro-batch from the decisions, and the fused one-pass step flattens its batch; PyTorch starts from prepared tensors)"
     )
 
 

@@ -171,6 +171,9 @@ fn main() {
     let fused_only = std::env::args().any(|arg| arg == "--fused-only");
     // Before the speed work (candle, every observation featurized afresh), the candle
     // kernel with the feature cache, and the fused kernel with it.
+    let gflops = matmul_gflops();
+    let bandwidth = copy_gib_per_second();
+    let mut roofline_rows = Vec::new();
     let paths = [
         ("before", PolicyKernel::Candle, false),
         ("candle + cache", PolicyKernel::Candle, true),
@@ -186,7 +189,7 @@ fn main() {
             continue;
         }
         let settings: Vec<(&str, &str)> = settings.clone();
-        let mut before_rates = vec![f64::NAN; 2];
+        let mut before_rates = [f64::NAN; 2];
         for (path, kernel, feature_cache) in paths {
             if fused_only && kernel == PolicyKernel::Candle {
                 continue;
@@ -231,6 +234,16 @@ fn main() {
                 if path == "before" {
                     before_rates[threads - 1] = rate;
                 }
+                if threads == 1 {
+                    roofline_rows.push(Roofline {
+                        env,
+                        path,
+                        decisions,
+                        pairs: get("update.pairs"),
+                        forward_seconds: get("update.act_seconds"),
+                        grpo_seconds: get("grpo.forward_backward_seconds"),
+                    });
+                }
                 let versus = format!("{:.2}x", rate / before_rates[threads - 1]);
                 println!(
                     "| {env} | {path} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
@@ -250,8 +263,66 @@ fn main() {
         "\nwall s: training only (rollouts, reward, GRPO), without loading and the final evaluation"
     );
     println!(
-        "\nmachine: f32 matmul 512x512 on one thread {:.1} GFLOP/s; memory copy {:.1} GiB/s (read + write)",
-        matmul_gflops(),
-        copy_gib_per_second()
+        "\nmachine: f32 matmul 512x512 on one thread {gflops:.1} GFLOP/s; memory copy {bandwidth:.1} GiB/s (read + write)"
     );
+    print_roofline(&roofline_rows, gflops, bandwidth);
+}
+
+/// One thread's phases of one job, for the roofline.
+struct Roofline<'a> {
+    env: &'a str,
+    path: &'a str,
+    decisions: f64,
+    pairs: f64,
+    forward_seconds: f64,
+    grpo_seconds: f64,
+}
+
+/// FLOPs and bytes of the default policy per scored (observation, action) pair and per
+/// decision, against the machine's probes: how close each phase runs to its limit.
+///
+/// Per pair, forward: the stacked pair product `2 K h` (K = 4 dim + 2 columns: `obs *
+/// act`, the context bag, `context * act`, `context * header`, overlap, goal share), the
+/// output `2 h`, building the inputs `4 dim`. Per decision: the observation block
+/// `2 dim h`. A backward pass costs twice the products. GRPO evaluates every decision
+/// once per epoch, forward and backward. Bytes per pair: the pair inputs and hidden rows
+/// written and read about five times in a training pass (forward product, ReLU and output,
+/// weight gradient, input gradient, scatter), twice in a rollout's forward pass.
+fn print_roofline(rows: &[Roofline<'_>], gflops: f64, bandwidth: f64) {
+    let model = PolicyConfig::default();
+    let (dim, hidden) = (
+        model.model.embedding_dim as f64,
+        model.model.hidden_dim as f64,
+    );
+    let epochs = f64::from(model.grpo.epochs);
+    let columns = 4.0 * dim + 2.0;
+    let pair_forward = 2.0 * columns * hidden + 2.0 * hidden + 4.0 * dim;
+    let decision_forward = 2.0 * dim * hidden;
+    let pair_bytes = 4.0 * (columns + hidden);
+    println!(
+        "\nRoofline (one thread; default policy: dim {dim}, hidden {hidden}, {columns} pair columns, {epochs} GRPO epochs)\n"
+    );
+    println!(
+        "| environment | path | pairs per decision | forward MFLOP per decision | GRPO MFLOP per decision | forward GFLOP/s | GRPO GFLOP/s | forward share of matmul peak | GRPO share of matmul peak | GRPO share of copy bandwidth |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let bytes_per_second = bandwidth * (1u64 << 30) as f64;
+    for row in rows {
+        let per_decision = row.pairs / row.decisions;
+        let forward = row.pairs * pair_forward + row.decisions * decision_forward;
+        let grpo = epochs * 3.0 * forward;
+        let grpo_bytes = epochs * 5.0 * row.pairs * pair_bytes;
+        let forward_rate = forward / row.forward_seconds / 1e9;
+        let grpo_rate = grpo / row.grpo_seconds / 1e9;
+        println!(
+            "| {} | {} | {per_decision:.1} | {:.2} | {:.2} | {forward_rate:.1} | {grpo_rate:.1} | {:.0}% | {:.0}% | {:.0}% |",
+            row.env,
+            row.path,
+            forward / row.decisions / 1e6,
+            grpo / row.decisions / 1e6,
+            100.0 * forward_rate / gflops,
+            100.0 * grpo_rate / gflops,
+            100.0 * grpo_bytes / row.grpo_seconds / bytes_per_second,
+        );
+    }
 }

@@ -22,7 +22,7 @@ use derl_learn::grpo::{Episode, GrpoConfig, GrpoTrainer, LossInputs, Step, grpo_
 use derl_learn::optim::{AdamW, Gradients, clip_scale};
 use derl_learn::sampling::{shuffle, uniform_index, unit_f64};
 use derl_learn::segments::evaluate_rows;
-use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, PolicyModel};
+use derl_learn::{ActionDecision, ActionPolicy, ActionPolicyConfig, PolicyKernel, PolicyModel};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -351,6 +351,49 @@ fn main() {
         ),
     );
 
+    // The same step on the fused kernel (same weights: the same seed), flattening the
+    // batch included (the fused kernel has no separate prepared form).
+    let fused = ActionPolicy::new(
+        ActionPolicyConfig {
+            kernel: PolicyKernel::Fused,
+            ..config.clone()
+        },
+        &Device::Cpu,
+    )
+    .unwrap();
+    let mut fused_optimizer = AdamW::new(grpo.adamw());
+    results.insert(
+        "fused_step_8192".into(),
+        report(
+            "  one step on the fused kernel: flatten + forward + loss + backward + clip + AdamW",
+            time(7, || {
+                let (grads, ()) = fused
+                    .loss_gradients(&decisions, &actions, |evaluation| {
+                        let terms = grpo_loss(
+                            LossInputs {
+                                log_probs: &evaluation.log_probs,
+                                entropy: &evaluation.entropy,
+                                sampled_log_probs: &sampled_t,
+                                advantages: &advantages_t,
+                                weights: &weights_t,
+                                reference_log_probs: None,
+                            },
+                            grpo.clip_range(),
+                            0.0,
+                            0.0,
+                        )?;
+                        Ok((terms.loss, ()))
+                    })
+                    .unwrap();
+                let norm = grads.global_norm().unwrap();
+                let scale = clip_scale(norm, grpo.max_grad_norm);
+                fused_optimizer
+                    .step(fused.parameters(), &grads, scale)
+                    .unwrap();
+            }),
+        ),
+    );
+
     let trainers = [
         (
             "update_8192_one_pass",
@@ -376,9 +419,15 @@ fn main() {
         ),
     ];
     for (key, name, config) in trainers {
-        let mut trainer = GrpoTrainer::new(config, &policy).unwrap();
+        let mut trainer = GrpoTrainer::new(config.clone(), &policy).unwrap();
         let timing = time(5, || trainer.update(&policy, &groups).unwrap());
         results.insert(key.into(), report(name, timing));
+        let mut trainer = GrpoTrainer::new(config, &fused).unwrap();
+        let timing = time(5, || trainer.update(&fused, &groups).unwrap());
+        results.insert(
+            format!("{key}_fused"),
+            report(&format!("{name} (fused kernel)"), timing),
+        );
     }
     println!("  micro-batch size sweep (1 step on 8192 decisions):");
     for micro in [256, 512, 2048] {

@@ -12,6 +12,7 @@ use derl_env_api::Observation;
 use derl_learn::grpo::{Episode as GrpoEpisode, Step};
 use derl_learn::{
     ActionDecision, ActionPolicy, ActionPolicyConfig, FeatureCache, GrpoConfig, GrpoTrainer,
+    PolicyKernel,
 };
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -50,7 +51,8 @@ fn is_true(value: &bool) -> bool {
 impl Default for PolicyConfig {
     /// The policy that learns every bundled environment (BENCHMARKS.md,
     /// "Household, round 3"): the bag model reading header overlap, action
-    /// contexts and goal features; GRPO with two epochs of ~512-decision
+    /// contexts and goal features, on the fused kernel (BENCHMARKS.md, "Inner
+    /// loop: where the time goes"); GRPO with two epochs of ~512-decision
     /// minibatches, learning rate 3e-3.
     fn default() -> Self {
         PolicyConfig {
@@ -59,6 +61,7 @@ impl Default for PolicyConfig {
                 header_overlap: true,
                 action_context: true,
                 goal_features: true,
+                kernel: PolicyKernel::Fused,
                 ..ActionPolicyConfig::default()
             },
             // An update's rollouts (a few thousand decisions) give a few

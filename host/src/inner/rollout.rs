@@ -106,6 +106,9 @@ pub struct RolloutTimes {
     /// Environment resets and steps (the guest calls, on up to the actor's
     /// threads).
     pub env: Duration,
+    /// Admissible actions summed over the decisions (the (observation, action)
+    /// pairs the policy scored).
+    pub actions: u64,
 }
 
 impl EnvPool {
@@ -169,6 +172,10 @@ impl EnvPool {
         let mut steps = 0u64;
         while !live.is_empty() {
             let observations: Vec<&Observation> = live.iter().map(|(_, o)| o).collect();
+            self.times.actions += observations
+                .iter()
+                .map(|o| o.actions.len() as u64)
+                .sum::<u64>();
             let encode_started = Instant::now();
             let encoded = actor.encode_all(&observations);
             let act_started = Instant::now();

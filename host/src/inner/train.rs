@@ -185,6 +185,7 @@ pub fn train<L: Learner>(
             encode_seconds = rollout.encode.as_secs_f64(),
             act_seconds = rollout.act.as_secs_f64(),
             env_seconds = rollout.env.as_secs_f64(),
+            pairs = rollout.actions,
             reward_seconds,
             update_seconds = update_started.elapsed().as_secs_f64(),
             "inner-loop update timing (rollout: featurizing, the policy's forward pass and \

@@ -48,16 +48,7 @@ pub struct ActionPolicyConfig {
     /// <goal>`, `carrying a <goal> 1`), shared by every task. Default false.
     pub goal_features: bool,
     /// How the forward and backward passes are computed. Default [`PolicyKernel::Candle`].
-    /// Left out of serialized configurations when it is the default.
-    #[serde(skip_serializing_if = "PolicyKernel::is_default")]
     pub kernel: PolicyKernel,
-}
-
-impl PolicyKernel {
-    /// Whether this is the default kernel.
-    pub fn is_default(&self) -> bool {
-        *self == PolicyKernel::default()
-    }
 }
 
 /// How an [`ActionPolicy`]'s forward and backward passes are computed. Both compute the
