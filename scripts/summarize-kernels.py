@@ -44,3 +44,19 @@ for (env, kernel), runs in sorted(rows.items(), key=lambda item: (item[0][0], it
         f"| {mean_ci(pick('validation', 0))} | {mean_ci(pick('validation', 1))} "
         f"| {mean_ci(pick('test', 1))} | {mean_ci(pick('ood', 1))} |"
     )
+
+print()
+print("Paired by seed, fused minus candle (mean ± t-95% CI, points of sampled success):")
+print()
+print("| environment | seeds | validation | test | ood |")
+print("|---|---|---|---|---|")
+for env in sorted({env for env, _ in rows}):
+    if (env, "candle") not in rows or (env, "fused") not in rows:
+        continue
+    by_seed = {kernel: {seed: splits for seed, _, splits in rows[(env, kernel)]} for kernel in ("candle", "fused")}
+    seeds = sorted(set(by_seed["candle"]) & set(by_seed["fused"]))
+    cells = []
+    for split in ("validation", "test", "ood"):
+        differences = [by_seed["fused"][s][split][1] - by_seed["candle"][s][split][1] for s in seeds]
+        cells.append(mean_ci(differences))
+    print(f"| {env} | {len(seeds)} | {' | '.join(cells)} |")

@@ -7,7 +7,8 @@
 //! 2. success rate of the scripted expert and of a uniformly random policy,
 //!    per split, on the native cores (default settings).
 //!
-//! Run: `cargo bench -p derl --bench environments`
+//! Run: `cargo bench -p derl --bench environments` (`-- --wasm-only --perf-map` to profile
+//! the components alone under `perf record`)
 
 use derl::plugin::{EnvLimits, EnvironmentPlugin};
 use derl_env_api::{Environment, Observation, Split, StepResult};
@@ -245,7 +246,37 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// For profiling the sandboxed side alone (`-- --wasm-only [--perf-map]`): the metered
+/// component's timed runs, nothing native, no table; with `--perf-map`, wasmtime writes
+/// `/tmp/perf-<pid>.map` so that `perf report` names the guest's functions.
+fn profile_wasm_only(perf_map: bool) {
+    let sandbox = Sandbox::new(SandboxConfig {
+        perf_map,
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox");
+    for (name, bytes) in [
+        ("household", derl_artifacts::HOUSEHOLD_BYTES),
+        ("lab", derl_artifacts::LAB_BYTES),
+        ("arith", derl_artifacts::ARITH_BYTES),
+    ] {
+        let mut component = wasm(name, &sandbox, bytes);
+        let rates: Vec<f64> = (0..RUNS)
+            .map(|_| timed_run(&mut component).steps_per_second)
+            .collect();
+        println!(
+            "{name}: wasm {:.0} steps/s (median of {RUNS})",
+            median(rates)
+        );
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--wasm-only") {
+        profile_wasm_only(args.iter().any(|arg| arg == "--perf-map"));
+        return;
+    }
     println!("load average (1, 5, 15 min) at start: {}\n", load_average());
     let sandboxes = [true, false].map(|fuel| {
         Sandbox::new(SandboxConfig {

@@ -11,7 +11,10 @@
 //! jobs run exactly as `derl train` runs them. Nothing here is a test:
 //! results are in BENCHMARKS.md with this command.
 //!
-//! Run: `cargo bench -p derl --bench inner_loop` (`-- --quick` for 2 updates)
+//! Every job runs five times, the rounds interleaved across paths, and the tables show the
+//! run of median speed with the range of all five.
+//!
+//! Run: `cargo bench -p derl --bench inner_loop` (`-- --quick`: 2 updates, one round)
 
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, PolicyConfig, RewardSpec, run_job};
 use derl_env_api::Split;
@@ -120,6 +123,31 @@ fn matmul_gflops() -> f64 {
     2.0 * (n * n * n) as f64 * reps as f64 / seconds / 1e9
 }
 
+/// GFLOP/s of the fused kernel's own product on one thread: a block of `rows` pair rows of
+/// `columns` inputs times the stacked `(columns, hidden)` weight, through `derl_learn::dense`
+/// (the ceiling at the policy's shapes, where the 512x512 probe is the machine's).
+fn pair_product_gflops(rows: usize, columns: usize, hidden: usize) -> f64 {
+    use derl_learn::dense::{MatRef, matmul};
+    let inputs = vec![0.5f32; rows * columns];
+    let weight = vec![0.25f32; columns * hidden];
+    let mut out = vec![0f32; rows * hidden];
+    let product = |out: &mut [f32]| {
+        matmul(
+            out,
+            MatRef::new(&inputs, rows, columns),
+            MatRef::new(&weight, columns, hidden),
+            false,
+        )
+    };
+    product(&mut out);
+    let reps = 200;
+    let started = Instant::now();
+    for _ in 0..reps {
+        product(std::hint::black_box(&mut out));
+    }
+    2.0 * (rows * columns * hidden * reps) as f64 / started.elapsed().as_secs_f64() / 1e9
+}
+
 fn copy_gib_per_second() -> f64 {
     let bytes = 256 << 20;
     let source = vec![1u8; bytes];
@@ -143,6 +171,8 @@ fn main() {
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     let quick = std::env::args().any(|arg| arg == "--quick");
     let updates = if quick { 2 } else { 6 };
+    // Rounds of every job; the tables show the run of median rate.
+    let repeats = if quick { 1 } else { 5 };
     let phases = Phases::default();
     // Only the two timing events: every other crate's trace events stay off.
     let timing = tracing_subscriber::filter::Targets::new()
@@ -160,12 +190,12 @@ fn main() {
         ("arith", vec![], "outcome + 0.5*loose_outcome"),
     ];
     println!(
-        "{updates} GRPO updates of 16 tasks x 8 episodes per job, seed 0, default policy, release build\n"
+        "{updates} GRPO updates of 16 tasks x 8 episodes per job, seed 0, default policy, release build; each job {repeats} times, rounds interleaved, the run of median decisions/s shown (range: slowest-fastest)\n"
     );
     println!(
-        "| environment | path | threads | decisions | wall s | decisions/s | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency | vs before |"
+        "| environment | path | threads | decisions | wall s | decisions/s | range | per core | featurize | forward + draw | env (Wasm) | reward | GRPO fwd+bwd | optimizer | other | 2-thread efficiency | vs before |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     // `--only ENV` runs one environment, `--fused-only` only today's default path (for
     // profiling).
     let fused_only = std::env::args().any(|arg| arg == "--fused-only");
@@ -189,74 +219,78 @@ fn main() {
             continue;
         }
         let settings: Vec<(&str, &str)> = settings.clone();
-        let mut before_rates = [f64::NAN; 2];
-        for (path, kernel, feature_cache) in paths {
-            if fused_only && kernel == PolicyKernel::Candle {
-                continue;
-            }
-            let mut one_thread_rate = None;
-            for threads in [1usize, 2] {
+        let runs: Vec<_> = paths
+            .iter()
+            .filter(|(_, kernel, _)| !(fused_only && *kernel == PolicyKernel::Candle))
+            .flat_map(|path| [(*path, 1usize), (*path, 2)])
+            .collect();
+        // Every (path, threads) job `repeats` times, the rounds interleaved so that a slow
+        // moment of a shared machine does not fall on one path alone.
+        let mut measured: Vec<Vec<Measured>> = vec![Vec::new(); runs.len()];
+        for _ in 0..repeats {
+            for (at, ((_, kernel, feature_cache), threads)) in runs.iter().enumerate() {
                 let job = job(
                     env,
                     &settings,
                     reward,
                     updates,
-                    threads,
-                    kernel,
-                    feature_cache,
+                    *threads,
+                    *kernel,
+                    *feature_cache,
                 );
                 phases.take();
                 run_job(&sandbox, &job, |_| {}).expect("the job runs");
-                let sums = phases.take();
-                let get = |key: &str| sums.get(key).copied().unwrap_or(0.0);
-                let decisions = get("update.steps");
-                let training = get("update.rollout_seconds")
-                    + get("update.reward_seconds")
-                    + get("update.update_seconds");
-                let rate = decisions / training;
-                let parts = [
-                    get("update.encode_seconds"),
-                    get("update.act_seconds"),
-                    get("update.env_seconds"),
-                    get("update.reward_seconds"),
-                    get("grpo.forward_backward_seconds"),
-                    get("grpo.optimizer_seconds"),
-                ];
-                let other = (training - parts.iter().sum::<f64>()).max(0.0);
-                let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / training);
-                let efficiency = match one_thread_rate {
-                    None => {
-                        one_thread_rate = Some(rate);
-                        "-".to_owned()
-                    }
-                    Some(one) => format!("{:.2}", rate / one / threads as f64),
-                };
-                if path == "before" {
-                    before_rates[threads - 1] = rate;
-                }
-                if threads == 1 {
-                    roofline_rows.push(Roofline {
-                        env,
-                        path,
-                        decisions,
-                        pairs: get("update.pairs"),
-                        forward_seconds: get("update.act_seconds"),
-                        grpo_seconds: get("grpo.forward_backward_seconds"),
-                    });
-                }
-                let versus = format!("{:.2}x", rate / before_rates[threads - 1]);
-                println!(
-                    "| {env} | {path} | {threads} | {decisions:.0} | {training:.2} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
-                    rate / threads as f64,
-                    share(parts[0]),
-                    share(parts[1]),
-                    share(parts[2]),
-                    share(parts[3]),
-                    share(parts[4]),
-                    share(parts[5]),
-                    share(other),
-                );
+                measured[at].push(Measured::from(phases.take()));
             }
+        }
+        let medians: Vec<(Measured, String)> = measured.into_iter().map(median_run).collect();
+        let rate_of = |path: &str, threads: usize| {
+            runs.iter()
+                .position(|((name, _, _), t)| *name == path && *t == threads)
+                .map_or(f64::NAN, |at| medians[at].0.rate())
+        };
+        for (((path, _, _), threads), (run, range)) in runs.iter().zip(&medians) {
+            let rate = run.rate();
+            let get = |key: &str| run.get(key);
+            let training = run.training();
+            let parts = [
+                get("update.encode_seconds"),
+                get("update.act_seconds"),
+                get("update.env_seconds"),
+                get("update.reward_seconds"),
+                get("grpo.forward_backward_seconds"),
+                get("grpo.optimizer_seconds"),
+            ];
+            let other = (training - parts.iter().sum::<f64>()).max(0.0);
+            let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / training);
+            let efficiency = if *threads == 1 {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", rate / rate_of(path, 1) / *threads as f64)
+            };
+            if *threads == 1 {
+                roofline_rows.push(Roofline {
+                    env,
+                    path,
+                    decisions: get("update.steps"),
+                    pairs: get("update.pairs"),
+                    forward_seconds: get("update.act_seconds"),
+                    grpo_seconds: get("grpo.forward_backward_seconds"),
+                });
+            }
+            let versus = format!("{:.2}x", rate / rate_of("before", *threads));
+            println!(
+                "| {env} | {path} | {threads} | {:.0} | {training:.2} | {rate:.0} | {range} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
+                get("update.steps"),
+                rate / *threads as f64,
+                share(parts[0]),
+                share(parts[1]),
+                share(parts[2]),
+                share(parts[3]),
+                share(parts[4]),
+                share(parts[5]),
+                share(other),
+            );
         }
     }
     println!(
@@ -266,6 +300,41 @@ fn main() {
         "\nmachine: f32 matmul 512x512 on one thread {gflops:.1} GFLOP/s; memory copy {bandwidth:.1} GiB/s (read + write)"
     );
     print_roofline(&roofline_rows, gflops, bandwidth);
+}
+
+/// The summed timing fields of one job run.
+#[derive(Clone)]
+struct Measured(BTreeMap<&'static str, f64>);
+
+impl From<BTreeMap<&'static str, f64>> for Measured {
+    fn from(sums: BTreeMap<&'static str, f64>) -> Self {
+        Measured(sums)
+    }
+}
+
+impl Measured {
+    fn get(&self, key: &str) -> f64 {
+        self.0.get(key).copied().unwrap_or(0.0)
+    }
+
+    /// Seconds of training: rollouts, reward and GRPO updates.
+    fn training(&self) -> f64 {
+        self.get("update.rollout_seconds")
+            + self.get("update.reward_seconds")
+            + self.get("update.update_seconds")
+    }
+
+    /// Decisions per second of training.
+    fn rate(&self) -> f64 {
+        self.get("update.steps") / self.training()
+    }
+}
+
+/// The run of median rate among `runs`, with the range of their rates as text.
+fn median_run(mut runs: Vec<Measured>) -> (Measured, String) {
+    runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    let range = format!("{:.0}-{:.0}", runs[0].rate(), runs[runs.len() - 1].rate());
+    (runs.swap_remove(runs.len() / 2), range)
 }
 
 /// One thread's phases of one job, for the roofline.
@@ -299,13 +368,18 @@ fn print_roofline(rows: &[Roofline<'_>], gflops: f64, bandwidth: f64) {
     let pair_forward = 2.0 * columns * hidden + 2.0 * hidden + 4.0 * dim;
     let decision_forward = 2.0 * dim * hidden;
     let pair_bytes = 4.0 * (columns + hidden);
+    let shaped = pair_product_gflops(2048, columns as usize, hidden as usize);
     println!(
-        "\nRoofline (one thread; default policy: dim {dim}, hidden {hidden}, {columns} pair columns, {epochs} GRPO epochs)\n"
+        "\nRoofline (one thread; default policy: dim {dim}, hidden {hidden}, {columns} pair columns, {epochs} GRPO epochs)"
     );
     println!(
-        "| environment | path | pairs per decision | forward MFLOP per decision | GRPO MFLOP per decision | forward GFLOP/s | GRPO GFLOP/s | forward share of matmul peak | GRPO share of matmul peak | GRPO share of copy bandwidth |"
+        "the pair product at the policy's shapes (2048 x {columns} times {columns} x {hidden}, derl_learn::dense): {shaped:.1} GFLOP/s, {:.0}% of the 512x512 probe\n",
+        100.0 * shaped / gflops
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| environment | path | pairs per decision | forward MFLOP per decision | GRPO MFLOP per decision | forward GFLOP/s | GRPO GFLOP/s | forward share of matmul peak | GRPO share of matmul peak | GRPO share of pair-product peak | GRPO share of copy bandwidth |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let bytes_per_second = bandwidth * (1u64 << 30) as f64;
     for row in rows {
         let per_decision = row.pairs / row.decisions;
@@ -315,13 +389,14 @@ fn print_roofline(rows: &[Roofline<'_>], gflops: f64, bandwidth: f64) {
         let forward_rate = forward / row.forward_seconds / 1e9;
         let grpo_rate = grpo / row.grpo_seconds / 1e9;
         println!(
-            "| {} | {} | {per_decision:.1} | {:.2} | {:.2} | {forward_rate:.1} | {grpo_rate:.1} | {:.0}% | {:.0}% | {:.0}% |",
+            "| {} | {} | {per_decision:.1} | {:.2} | {:.2} | {forward_rate:.1} | {grpo_rate:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
             row.env,
             row.path,
             forward / row.decisions / 1e6,
             grpo / row.decisions / 1e6,
             100.0 * forward_rate / gflops,
             100.0 * grpo_rate / gflops,
+            100.0 * grpo_rate / shaped,
             100.0 * grpo_bytes / row.grpo_seconds / bytes_per_second,
         );
     }

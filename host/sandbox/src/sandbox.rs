@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Store,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// How the engine is set up. Limits per call are in [`Limits`].
@@ -38,6 +40,10 @@ pub struct SandboxConfig {
     /// only the wall-clock deadline; it exists to measure metering overhead.
     /// Default: true.
     pub fuel: bool,
+    /// Write `/tmp/perf-<pid>.map` so that `perf report` names the guest's
+    /// compiled functions (wasmtime's perf map), for profiling a plugin.
+    /// Default: false.
+    pub perf_map: bool,
 }
 
 impl Default for SandboxConfig {
@@ -50,6 +56,7 @@ impl Default for SandboxConfig {
             epoch_tick_ms: 5,
             max_wasm_stack: 512 << 10,
             fuel: true,
+            perf_map: false,
         }
     }
 }
@@ -185,6 +192,9 @@ impl Sandbox {
             .epoch_interruption(true)
             .max_wasm_stack(config.max_wasm_stack)
             .parallel_compilation(true);
+        if config.perf_map {
+            wasm.profiler(ProfilingStrategy::PerfMap);
+        }
         if config.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(config.pool_instances)
