@@ -278,7 +278,12 @@ fn main() {
                     grpo_seconds: get("grpo.forward_backward_seconds"),
                 });
             }
-            let versus = format!("{:.2}x", rate / rate_of("before", *threads));
+            let before = rate_of("before", *threads);
+            let versus = if before.is_nan() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}x", rate / before)
+            };
             println!(
                 "| {env} | {path} | {threads} | {:.0} | {training:.2} | {rate:.0} | {range} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {efficiency} | {versus} |",
                 get("update.steps"),

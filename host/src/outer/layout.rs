@@ -120,8 +120,32 @@ pub fn read_config(dir: &Path) -> anyhow::Result<(ExperimentConfig, String)> {
             dir.display()
         )
     })?;
-    let config = ExperimentConfig::from_toml(&text, &path.display().to_string())?;
+    let origin = path.display().to_string();
+    let config = ExperimentConfig::from_toml(&pinned_to_written_kernel(&text), &origin)?;
     Ok((config, text))
+}
+
+/// A run's `config.toml` names every key, so a `[policy.model]` table without `kernel`
+/// was written before the key existed, when every policy ran on candle: it keeps candle
+/// (a resumed run goes on as it started), where a user's own config without the key
+/// gets today's default. Text that is not valid TOML is returned as it is, for the
+/// parser to report.
+fn pinned_to_written_kernel(text: &str) -> String {
+    let Ok(mut table) = text.parse::<toml::Table>() else {
+        return text.to_owned();
+    };
+    let Some(model) = table
+        .get_mut("policy")
+        .and_then(|policy| policy.get_mut("model"))
+        .and_then(|model| model.as_table_mut())
+    else {
+        return text.to_owned();
+    };
+    if model.contains_key("kernel") {
+        return text.to_owned();
+    }
+    model.insert("kernel".into(), toml::Value::String("candle".into()));
+    toml::to_string(&table).unwrap_or_else(|_| text.to_owned())
 }
 
 /// The summary of the finished run in `dir`.
@@ -194,6 +218,57 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use derl_learn::PolicyKernel;
+
+    #[test]
+    fn a_run_written_before_the_kernel_existed_resumes_on_candle() {
+        let dir = std::env::temp_dir().join(format!("derl-layout-kernel-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let today = ExperimentConfig::demo().unwrap();
+        assert_eq!(today.policy.model.kernel, PolicyKernel::Fused);
+        let written = today.to_toml().unwrap();
+        assert!(written.contains("kernel = \"fused\""), "{written}");
+        // As written today: the kernel it names.
+        std::fs::write(dir.join(CONFIG_FILE), &written).unwrap();
+        let (config, text) = read_config(&dir).unwrap();
+        assert_eq!(
+            (config.policy.model.kernel, text),
+            (PolicyKernel::Fused, written.clone())
+        );
+        // As written before the key existed: candle, the kernel it ran on; the text (and so
+        // the manifest's hash of it) is the file's own.
+        let old: String = written
+            .lines()
+            .filter(|line| !line.starts_with("kernel ="))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(dir.join(CONFIG_FILE), &old).unwrap();
+        let (config, text) = read_config(&dir).unwrap();
+        assert_eq!(
+            (config.policy.model.kernel, &text),
+            (PolicyKernel::Candle, &old)
+        );
+        assert_eq!(
+            config.policy.model,
+            derl_learn::ActionPolicyConfig {
+                kernel: PolicyKernel::Candle,
+                ..today.policy.model.clone()
+            }
+        );
+        // A user's config that leaves the key out gets today's default.
+        let user = ExperimentConfig::from_toml(
+            "[env]\ncomponent = \"household\"\n\n[policy.model]\nhidden_dim = 64\n",
+            "user.toml",
+        )
+        .unwrap();
+        assert_eq!(user.policy.model.kernel, PolicyKernel::Fused);
+        // Broken text is still the parser's to report, with its file.
+        std::fs::write(dir.join(CONFIG_FILE), "[policy\n").unwrap();
+        let error = read_config(&dir).unwrap_err().to_string();
+        assert!(error.contains(CONFIG_FILE), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_state_written_before_the_registry_resumes_its_pop_policy() {
