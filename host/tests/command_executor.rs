@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{COMPARED, derl, read, run_to_end, scratch, small_config, write_config};
+use common::{COMPARED, derl, read, read_result, run_to_end, scratch, small_config, write_config};
 use derl::experiment::ExecutorSection;
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, RewardSpec};
 use derl::outer::executor::{CommandExecutor, EXIT_FAILED, EXIT_INVALID};
@@ -89,7 +89,10 @@ fn a_run_through_derl_inner_loop_commands_equals_the_local_run() {
         "2",
     ]);
     for file in COMPARED {
-        assert!(read(&local, file) == read(&command, file), "{file} differs");
+        assert!(
+            read_result(&local, file) == read_result(&command, file),
+            "{file} differs"
+        );
     }
     let manifest = String::from_utf8(read(&command, "manifest.json")).unwrap();
     assert!(manifest.contains("\"executor\": \"command `"), "{manifest}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{COMPARED, derl, read, run_to_end, scratch, small_config, write_config};
+use common::{COMPARED, derl, read_result, run_to_end, scratch, small_config, write_config};
 use derl_env_api::seeds::SplitMix64;
 use std::time::Instant;
 
@@ -45,7 +45,7 @@ fn a_run_killed_at_any_moment_resumes_to_the_same_results() {
         }
         for file in COMPARED {
             assert!(
-                read(&reference, file) == read(&dir, file),
+                read_result(&reference, file) == read_result(&dir, file),
                 "{file} differs after a kill at {at:?} of {whole:?} ({})",
                 dir.display()
             );

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{COMPARED, read, run_to_end, scratch, small_config, write_config};
+use common::{COMPARED, read, read_result, run_to_end, scratch, small_config, write_config};
 use derl::experiment::ExecutorSection;
 use derl::inner::{EnvSpec, InnerConfig, InnerJob, RewardSpec};
 use derl::outer::executor::RayExecutor;
@@ -205,7 +205,10 @@ fn inner_loops_on_a_local_ray_head() {
         "2",
     ]);
     for file in COMPARED {
-        assert!(read(&local, file) == read(&run, file), "{file} differs");
+        assert!(
+            read_result(&local, file) == read_result(&run, file),
+            "{file} differs"
+        );
     }
 
     // Ctrl-C stops the run's jobs on the cluster, and the run resumes to the

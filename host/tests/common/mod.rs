@@ -75,8 +75,32 @@ pub fn read(dir: &Path, file: &str) -> Vec<u8> {
     std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
 }
 
+/// `file` of the run in `dir` as it must reproduce: the bytes, except that the wall
+/// times `report.md` shows from `timings.jsonl` (cells such as `0.1 min`, which are
+/// not results and differ with the machine's load) read as `<wall> min`.
+pub fn read_result(dir: &Path, file: &str) -> Vec<u8> {
+    let bytes = read(dir, file);
+    if file != "report.md" {
+        return bytes;
+    }
+    let text = String::from_utf8(bytes).expect("report.md is UTF-8");
+    let masked: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            line.split(" | ")
+                .map(|cell| match cell.strip_suffix(" min") {
+                    Some(number) if number.parse::<f64>().is_ok() => "<wall> min",
+                    _ => cell,
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    masked.join("\n").into_bytes()
+}
+
 /// The files a run must reproduce exactly, whatever executor ran it and
-/// however often it was interrupted.
+/// however often it was interrupted (compare them with [`read_result`]).
 pub const COMPARED: [&str; 4] = [
     "summary.json",
     "metrics.jsonl",
