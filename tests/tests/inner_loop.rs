@@ -8,6 +8,7 @@ use derl::inner::{
     evaluate, run_job,
 };
 use derl_env_api::Split;
+use derl_learn::PolicyKernel;
 use derl_sandbox::PluginErrorKind;
 use derl_tests::sandbox;
 use std::path::PathBuf;
@@ -114,6 +115,37 @@ fn threads_change_no_number() {
             .all(|u| u.learner["optimizer_steps"].as_u64() > Some(1))
     );
     assert_eq!(run(3), one);
+}
+
+/// The feature cache only remembers what featurizing computes: on household's texts
+/// (clauses that repeat from step to step, actions that come back, the task's goal terms),
+/// a job gives the same numbers with it and without it, on either kernel.
+#[test]
+fn the_feature_cache_changes_no_number() {
+    let sandbox = sandbox();
+    let run = |kernel, feature_cache| {
+        let mut job = InnerJob {
+            env: EnvSpec::named("household"),
+            inner: InnerConfig {
+                updates: 2,
+                tasks_per_update: 4,
+                group_size: 4,
+                eval_episodes: 8,
+                eval_every: 0,
+            },
+            ..corridor_job("success + 0.5*progress", 21)
+        };
+        job.policy.model.kernel = kernel;
+        job.policy.feature_cache = feature_cache;
+        let mut updates = Vec::new();
+        let result = run_job(sandbox, &job, |u| updates.push(u.clone())).unwrap();
+        (result, updates)
+    };
+    for kernel in [PolicyKernel::Fused, PolicyKernel::Candle] {
+        let cached = run(kernel, true);
+        assert!(cached.1.iter().all(|u| u.env_steps > 0));
+        assert_eq!(run(kernel, false), cached, "{kernel:?}");
+    }
 }
 
 #[test]
