@@ -240,7 +240,7 @@ fn main() {
                 );
                 phases.take();
                 run_job(&sandbox, &job, |_| {}).expect("the job runs");
-                measured[at].push(Measured::from(phases.take()));
+                measured[at].push(Measured(phases.take()));
             }
         }
         let medians: Vec<(Measured, String)> = measured.into_iter().map(median_run).collect();
@@ -269,14 +269,7 @@ fn main() {
                 format!("{:.2}", rate / rate_of(path, 1) / *threads as f64)
             };
             if *threads == 1 {
-                roofline_rows.push(Roofline {
-                    env,
-                    path,
-                    decisions: get("update.steps"),
-                    pairs: get("update.pairs"),
-                    forward_seconds: get("update.act_seconds"),
-                    grpo_seconds: get("grpo.forward_backward_seconds"),
-                });
+                roofline_rows.push((*env, *path, run.clone()));
             }
             let before = rate_of("before", *threads);
             let versus = if before.is_nan() {
@@ -311,12 +304,6 @@ fn main() {
 #[derive(Clone)]
 struct Measured(BTreeMap<&'static str, f64>);
 
-impl From<BTreeMap<&'static str, f64>> for Measured {
-    fn from(sums: BTreeMap<&'static str, f64>) -> Self {
-        Measured(sums)
-    }
-}
-
 impl Measured {
     fn get(&self, key: &str) -> f64 {
         self.0.get(key).copied().unwrap_or(0.0)
@@ -342,16 +329,6 @@ fn median_run(mut runs: Vec<Measured>) -> (Measured, String) {
     (runs.swap_remove(runs.len() / 2), range)
 }
 
-/// One thread's phases of one job, for the roofline.
-struct Roofline<'a> {
-    env: &'a str,
-    path: &'a str,
-    decisions: f64,
-    pairs: f64,
-    forward_seconds: f64,
-    grpo_seconds: f64,
-}
-
 /// FLOPs and bytes of the default policy per scored (observation, action) pair and per
 /// decision, against the machine's probes: how close each phase runs to its limit.
 ///
@@ -362,7 +339,8 @@ struct Roofline<'a> {
 /// once per epoch, forward and backward. Bytes per pair: the pair inputs and hidden rows
 /// written and read about five times in a training pass (forward product, ReLU and output,
 /// weight gradient, input gradient, scatter), twice in a rollout's forward pass.
-fn print_roofline(rows: &[Roofline<'_>], gflops: f64, bandwidth: f64) {
+/// `rows`: environment, path and the one-thread run of median speed.
+fn print_roofline(rows: &[(&str, &str, Measured)], gflops: f64, bandwidth: f64) {
     let model = PolicyConfig::default();
     let (dim, hidden) = (
         model.model.embedding_dim as f64,
@@ -386,23 +364,25 @@ fn print_roofline(rows: &[Roofline<'_>], gflops: f64, bandwidth: f64) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let bytes_per_second = bandwidth * (1u64 << 30) as f64;
-    for row in rows {
-        let per_decision = row.pairs / row.decisions;
-        let forward = row.pairs * pair_forward + row.decisions * decision_forward;
+    for (env, path, run) in rows {
+        let (decisions, pairs) = (run.get("update.steps"), run.get("update.pairs"));
+        let grpo_seconds = run.get("grpo.forward_backward_seconds");
+        let per_decision = pairs / decisions;
+        let forward = pairs * pair_forward + decisions * decision_forward;
         let grpo = epochs * 3.0 * forward;
-        let grpo_bytes = epochs * 5.0 * row.pairs * pair_bytes;
-        let forward_rate = forward / row.forward_seconds / 1e9;
-        let grpo_rate = grpo / row.grpo_seconds / 1e9;
+        let grpo_bytes = epochs * 5.0 * pairs * pair_bytes;
+        let forward_rate = forward / run.get("update.act_seconds") / 1e9;
+        let grpo_rate = grpo / grpo_seconds / 1e9;
         println!(
             "| {} | {} | {per_decision:.1} | {:.2} | {:.2} | {forward_rate:.1} | {grpo_rate:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
-            row.env,
-            row.path,
-            forward / row.decisions / 1e6,
-            grpo / row.decisions / 1e6,
+            env,
+            path,
+            forward / decisions / 1e6,
+            grpo / decisions / 1e6,
             100.0 * forward_rate / gflops,
             100.0 * grpo_rate / gflops,
             100.0 * grpo_rate / shaped,
-            100.0 * grpo_bytes / row.grpo_seconds / bytes_per_second,
+            100.0 * grpo_bytes / grpo_seconds / bytes_per_second,
         );
     }
 }
